@@ -1,0 +1,1 @@
+"""Banditore: a comune's WhatsApp news and alert service."""
