@@ -1,0 +1,127 @@
+"""Broadcasts and their deliveries. Delivery is the outbox: the only source of truth."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from banditore.channels.models import Channel
+from banditore.core.models import Organization
+from banditore.subscribers.models import Subscriber, Topic
+
+
+class Priority(models.IntegerChoices):
+    # Lower sorts first: the dispatcher claims emergencies before anything else.
+    EMERGENCY = 0, _("emergency")
+    URGENT = 1, _("urgent")
+    NORMAL = 2, _("normal")
+
+
+class Broadcast(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        APPROVED = "approved", _("approved")
+        SCHEDULED = "scheduled", _("scheduled")
+        SENDING = "sending", _("sending")
+        SENT = "sent", _("sent")
+        PAUSED = "paused", _("paused")
+        CANCELLED = "cancelled", _("cancelled")
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="broadcasts")
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="broadcasts")
+    title = models.CharField(_("title"), max_length=200, blank=True)
+    text = models.TextField(_("text"))
+    topics = models.ManyToManyField(Topic, blank=True, related_name="broadcasts")
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    scheduled_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    audience_size = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("broadcast")
+        verbose_name_plural = _("broadcasts")
+        indexes = [models.Index(fields=["organization", "status"], name="broadcast_org_status")]
+
+    def __str__(self) -> str:
+        return self.title or self.text[:60]
+
+
+class Delivery(models.Model):
+    """One message to one number: a broadcast to a subscriber, or a reply."""
+
+    class Kind(models.TextChoices):
+        BROADCAST = "broadcast", _("broadcast")
+        REPLY = "reply", _("reply")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        SENDING = "sending", _("sending")
+        SENT = "sent", _("sent")
+        DELIVERED = "delivered", _("delivered")
+        READ = "read", _("read")
+        FAILED = "failed", _("failed")
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="deliveries")
+    broadcast = models.ForeignKey(
+        Broadcast, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    subscriber = models.ForeignKey(
+        Subscriber, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.BROADCAST)
+    # Copied at materialisation so the hot path needs no join; blanked on erasure.
+    recipient = models.CharField(max_length=16)
+    # Free text of a reply; broadcasts read their text from the broadcast.
+    text = models.TextField(blank=True)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=64, blank=True)
+    wamid = models.CharField(max_length=128, null=True, blank=True)
+    error_code = models.IntegerField(null=True, blank=True)
+    error_title = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        constraints = [
+            # Materialising an audience twice must not message anyone twice.
+            models.UniqueConstraint(
+                fields=["broadcast", "subscriber"],
+                condition=Q(broadcast__isnull=False, subscriber__isnull=False),
+                name="one_delivery_per_broadcast_subscriber",
+            ),
+            models.UniqueConstraint(
+                fields=["wamid"], condition=Q(wamid__isnull=False), name="delivery_wamid_unique"
+            ),
+        ]
+        indexes = [
+            # The dispatcher's claim: per channel, queued, in priority then id order.
+            models.Index(
+                fields=["channel", "priority", "id"],
+                condition=Q(status="queued"),
+                name="delivery_claim",
+            ),
+            models.Index(
+                fields=["channel", "claimed_by"],
+                condition=Q(status="sending"),
+                name="delivery_inflight",
+            ),
+            models.Index(fields=["broadcast", "status"], name="delivery_broadcast_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.recipient} ({self.status})"

@@ -1,0 +1,47 @@
+"""A channel: one sending identity of a comune (today a WhatsApp Business number)."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from banditore.core.models import Organization
+
+
+class Channel(models.Model):
+    class Kind(models.TextChoices):
+        WHATSAPP = "whatsapp", "WhatsApp"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("active")
+        # Paused by the dispatcher on an account-wide error (bad token, template gone):
+        # nothing is sent until an operator resumes it.
+        PAUSED = "paused", _("paused")
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="channels")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.WHATSAPP)
+    name = models.CharField(_("name"), max_length=100)
+    # Kind-specific settings and credentials, validated by the kind's own model
+    # (see channels/whatsapp/config.py), as healthchecks keeps Channel.value.
+    config = models.JSONField(default=dict)
+    rate_per_second = models.PositiveIntegerField(
+        _("messages per second"), default=80, help_text=_("The provider's cap for this number.")
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    paused_reason = models.TextField(blank=True)
+    # Lease: exactly one dispatcher drains a channel at a time, so its rate limit is exact
+    # without coordination; a dead dispatcher's lease expires and another takes over.
+    lease_owner = models.CharField(max_length=64, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("channel")
+        verbose_name_plural = _("channels")
+
+    def __str__(self) -> str:
+        return f"{self.organization} · {self.name}"
+
+    @property
+    def whatsapp(self):
+        from banditore.channels.whatsapp.config import WhatsAppConfig
+
+        return WhatsAppConfig.model_validate(self.config)

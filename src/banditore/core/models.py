@@ -1,0 +1,84 @@
+"""The comune (Organization) and the audit trail of what operators and the system did."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+DEFAULT_WELCOME = (
+    "Benvenuto nel servizio WhatsApp del {name}! Riceverai notizie di pubblica utilità, "
+    "allerte e avvisi. Informativa privacy: {privacy_url}\n"
+    "Per non ricevere più messaggi scrivi CANCELLAMI."
+)
+DEFAULT_ALREADY = "Sei già iscritto al servizio WhatsApp del {name}. Per uscire scrivi CANCELLAMI."
+DEFAULT_GOODBYE = (
+    "Non riceverai più messaggi dal {name}. I tuoi dati di contatto sono stati disattivati. "
+    "Per iscriverti di nuovo scrivi ISCRIVIMI."
+)
+DEFAULT_POINTER = (
+    "Questo numero del {name} invia solo notizie e non legge i messaggi. "
+    "Per segnalazioni e richieste: {contacts}"
+)
+
+
+class Organization(models.Model):
+    """A comune running the service. Every other row belongs to exactly one."""
+
+    name = models.CharField(_("name"), max_length=200, help_text=_("e.g. Comune di Pordenone"))
+    slug = models.SlugField(_("slug"), unique=True)
+    privacy_notice_url = models.URLField(_("privacy notice URL"), blank=True)
+    privacy_notice_version = models.CharField(_("privacy notice version"), max_length=40, default="1")
+    # Where the pointer sends citizens: URP toll-free number, online form, e-mail.
+    contacts = models.TextField(_("citizen contact channels"), blank=True)
+    welcome_text = models.TextField(_("welcome reply"), default=DEFAULT_WELCOME)
+    already_text = models.TextField(_("already subscribed reply"), default=DEFAULT_ALREADY)
+    goodbye_text = models.TextField(_("goodbye reply"), default=DEFAULT_GOODBYE)
+    pointer_text = models.TextField(_("pointer reply"), default=DEFAULT_POINTER)
+    pointer_interval_hours = models.PositiveIntegerField(_("pointer at most every (hours)"), default=24)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("organization")
+        verbose_name_plural = _("organizations")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def render(self, template: str) -> str:
+        """Fill a reply template with this comune's facts."""
+        return template.format(
+            name=self.name,
+            privacy_url=self.privacy_notice_url or "-",
+            contacts=self.contacts or "-",
+        )
+
+
+class AuditEvent(models.Model):
+    """Append-only record of an operator's or the system's action."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150, help_text="'system', 'cli', or the username")
+    action = models.CharField(max_length=80)
+    target = models.CharField(max_length=200, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.target}"
+
+
+def audit(organization, action: str, target: str = "", *, actor=None, label: str = "system", **data):
+    return AuditEvent.objects.create(
+        organization=organization,
+        actor=actor,
+        actor_label=actor.get_username() if actor else label,
+        action=action,
+        target=target,
+        data=data,
+    )

@@ -1,0 +1,110 @@
+"""Citizens who asked for the news, what they follow, and the proof that they asked."""
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from banditore.core.models import Organization
+
+E164_REGEX = r"^\+[1-9][0-9]{6,14}$"
+
+
+class Topic(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="topics")
+    name = models.CharField(_("name"), max_length=80)
+    slug = models.SlugField(_("keyword"), max_length=40)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("topic")
+        verbose_name_plural = _("topics")
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "slug"], name="topic_slug_per_org"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Subscriber(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        ACTIVE = "active", _("active")
+        UNSUBSCRIBED = "unsubscribed", _("unsubscribed")
+        # The provider says the number can't receive WhatsApp messages (131026 & co.).
+        UNREACHABLE = "unreachable", _("unreachable")
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="subscribers"
+    )
+    phone = models.CharField(_("phone number"), max_length=16, help_text=_("E.164, e.g. +393331234567"))
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    topics = models.ManyToManyField(Topic, blank=True, related_name="subscribers")
+    created_at = models.DateTimeField(auto_now_add=True)
+    subscribed_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    # The last time the citizen wrote to us: opens WhatsApp's 24-hour service window.
+    last_inbound_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("subscriber")
+        verbose_name_plural = _("subscribers")
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "phone"], name="one_subscriber_per_number"),
+            models.CheckConstraint(condition=Q(phone__regex=E164_REGEX), name="subscriber_phone_e164"),
+        ]
+        indexes = [models.Index(fields=["organization", "status"], name="subscriber_org_status")]
+
+    def __str__(self) -> str:
+        return self.phone
+
+
+class ConsentEvent(models.Model):
+    """Append-only proof of every change to a subscription (GDPR art. 7(1))."""
+
+    class Action(models.TextChoices):
+        SUBSCRIBE = "subscribe", _("subscribe")
+        CONFIRM = "confirm", _("confirm")
+        TOPICS = "topics", _("topics changed")
+        UNSUBSCRIBE = "unsubscribe", _("unsubscribe")
+        ERASE = "erase", _("erase")
+
+    class Source(models.TextChoices):
+        WHATSAPP = "whatsapp", "WhatsApp"
+        WEB = "web", _("web form")
+        OPERATOR = "operator", _("operator")
+        IMPORT = "import", _("import")
+        PROVIDER = "provider", _("provider signal")
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    subscriber = models.ForeignKey(
+        Subscriber, null=True, blank=True, on_delete=models.SET_NULL, related_name="consent_events"
+    )
+    # The number as it was at the time; blanked on erasure, when phone_hash remains as proof.
+    phone = models.CharField(max_length=16, blank=True)
+    phone_hash = models.CharField(max_length=64, db_index=True)
+    action = models.CharField(max_length=12, choices=Action.choices)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    notice_version = models.CharField(max_length=40)
+    topics = models.JSONField(default=list, blank=True)
+    # What proves it: the inbound wamid and the raw keyword, a form id, an import batch...
+    evidence = models.JSONField(default=dict, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    occurred_at = models.DateTimeField()
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("consent event")
+        verbose_name_plural = _("consent events")
+        ordering = ["occurred_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.action} {self.source}"
+
+    def save(self, *args, **kwargs):
+        # Erasure and purge change rows through querysets, never through a model save.
+        if self.pk is not None:
+            raise ValueError("ConsentEvent is append-only")
+        super().save(*args, **kwargs)
