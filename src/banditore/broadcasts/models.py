@@ -27,7 +27,9 @@ class Broadcast(models.Model):
         PAUSED = "paused", _("paused")
         CANCELLED = "cancelled", _("cancelled")
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="broadcasts")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="broadcasts"
+    )
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="broadcasts")
     title = models.CharField(_("title"), max_length=200, blank=True)
     text = models.TextField(_("text"))
@@ -85,7 +87,8 @@ class Delivery(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     claimed_by = models.CharField(max_length=64, blank=True)
-    wamid = models.CharField(max_length=128, null=True, blank=True)
+    # NULL, not "": the unique index on wamid must ignore deliveries not sent yet.
+    wamid = models.CharField(max_length=128, null=True, blank=True)  # noqa: DJ001
     error_code = models.IntegerField(null=True, blank=True)
     error_title = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -16,7 +16,9 @@ class Channel(models.Model):
         # nothing is sent until an operator resumes it.
         PAUSED = "paused", _("paused")
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="channels")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="channels"
+    )
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.WHATSAPP)
     name = models.CharField(_("name"), max_length=100)
     # Kind-specific settings and credentials, validated by the kind's own model

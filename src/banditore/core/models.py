@@ -26,14 +26,18 @@ class Organization(models.Model):
     name = models.CharField(_("name"), max_length=200, help_text=_("e.g. Comune di Pordenone"))
     slug = models.SlugField(_("slug"), unique=True)
     privacy_notice_url = models.URLField(_("privacy notice URL"), blank=True)
-    privacy_notice_version = models.CharField(_("privacy notice version"), max_length=40, default="1")
+    privacy_notice_version = models.CharField(
+        _("privacy notice version"), max_length=40, default="1"
+    )
     # Where the pointer sends citizens: URP toll-free number, online form, e-mail.
     contacts = models.TextField(_("citizen contact channels"), blank=True)
     welcome_text = models.TextField(_("welcome reply"), default=DEFAULT_WELCOME)
     already_text = models.TextField(_("already subscribed reply"), default=DEFAULT_ALREADY)
     goodbye_text = models.TextField(_("goodbye reply"), default=DEFAULT_GOODBYE)
     pointer_text = models.TextField(_("pointer reply"), default=DEFAULT_POINTER)
-    pointer_interval_hours = models.PositiveIntegerField(_("pointer at most every (hours)"), default=24)
+    pointer_interval_hours = models.PositiveIntegerField(
+        _("pointer at most every (hours)"), default=24
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -73,7 +77,9 @@ class AuditEvent(models.Model):
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.target}"
 
 
-def audit(organization, action: str, target: str = "", *, actor=None, label: str = "system", **data):
+def audit(
+    organization, action: str, target: str = "", *, actor=None, label: str = "system", **data
+):
     return AuditEvent.objects.create(
         organization=organization,
         actor=actor,

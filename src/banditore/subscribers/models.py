@@ -38,7 +38,9 @@ class Subscriber(models.Model):
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="subscribers"
     )
-    phone = models.CharField(_("phone number"), max_length=16, help_text=_("E.164, e.g. +393331234567"))
+    phone = models.CharField(
+        _("phone number"), max_length=16, help_text=_("E.164, e.g. +393331234567")
+    )
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     topics = models.ManyToManyField(Topic, blank=True, related_name="subscribers")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -51,8 +53,12 @@ class Subscriber(models.Model):
         verbose_name = _("subscriber")
         verbose_name_plural = _("subscribers")
         constraints = [
-            models.UniqueConstraint(fields=["organization", "phone"], name="one_subscriber_per_number"),
-            models.CheckConstraint(condition=Q(phone__regex=E164_REGEX), name="subscriber_phone_e164"),
+            models.UniqueConstraint(
+                fields=["organization", "phone"], name="one_subscriber_per_number"
+            ),
+            models.CheckConstraint(
+                condition=Q(phone__regex=E164_REGEX), name="subscriber_phone_e164"
+            ),
         ]
         indexes = [models.Index(fields=["organization", "status"], name="subscriber_org_status")]
 

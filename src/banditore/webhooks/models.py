@@ -24,13 +24,24 @@ class WebhookEvent(models.Model):
     body = models.TextField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     received_at = models.DateTimeField(auto_now_add=True)
+    # A status can overtake the write-back of its own send (the wamid isn't stored yet):
+    # such an event is applied again a little later, until it matches or grows too old.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    not_before = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
 
     class Meta:
         verbose_name = _("webhook event")
         verbose_name_plural = _("webhook events")
-        indexes = [models.Index(fields=["status", "id"], name="webhook_pending")]
+        indexes = [
+            models.Index(
+                fields=["id"], condition=models.Q(status="pending"), name="webhook_pending"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"webhook {self.pk} ({self.status})"
 
 
 class InboundMessage(models.Model):
@@ -43,7 +54,11 @@ class InboundMessage(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="inbound_messages")
     subscriber = models.ForeignKey(
-        Subscriber, null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound_messages"
+        Subscriber,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="inbound_messages",
     )
     sender = models.CharField(max_length=16)
     wamid = models.CharField(max_length=128, unique=True)
@@ -56,4 +71,9 @@ class InboundMessage(models.Model):
     class Meta:
         verbose_name = _("inbound message")
         verbose_name_plural = _("inbound messages")
-        indexes = [models.Index(fields=["organization", "sender", "received_at"], name="inbound_sender")]
+        indexes = [
+            models.Index(fields=["organization", "sender", "received_at"], name="inbound_sender")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sender}: {self.text[:40]}"

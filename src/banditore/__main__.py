@@ -1,0 +1,3 @@
+from banditore.cli import main
+
+main()

@@ -1,0 +1,104 @@
+"""The production adapter: sends messages to the Cloud API over aiohttp.
+
+One ClientSession (pooled keep-alive connections) is shared by every channel of a process;
+a WhatsAppClient only adds the channel's URL and token. The same code talks to Meta and to
+the sandbox: only `base_url` differs.
+"""
+
+import json
+import re
+from dataclasses import dataclass
+
+import aiohttp
+
+from banditore.channels.whatsapp.config import WhatsAppConfig
+from banditore.channels.whatsapp.errors import NETWORK_ERROR, GraphError, parse_graph_error
+
+# A template's body parameter may not hold newlines, tabs or more than four spaces in a row
+# (reference §2.3), and the hydrated body must stay within 1,024 characters.
+_PARAM_BREAKS = re.compile(r"\s*[\r\n\t]+\s*")
+_PARAM_SPACES = re.compile(r" {4,}")
+TEMPLATE_PARAM_MAX = 900
+TEXT_MAX = 4096
+
+
+def template_param(text: str) -> str:
+    """Make free text acceptable as a template parameter: one line, no runs of spaces."""
+    flat = _PARAM_SPACES.sub("   ", _PARAM_BREAKS.sub(" · ", text.strip()))
+    return flat[:TEMPLATE_PARAM_MAX]
+
+
+def text_payload(to: str, body: str, *, preview_url: bool = True, callback: str = "") -> dict:
+    payload = {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": to,
+        "type": "text",
+        "text": {"body": body[:TEXT_MAX], "preview_url": preview_url},
+    }
+    if callback:
+        payload["biz_opaque_callback_data"] = callback
+    return payload
+
+
+def template_payload(
+    to: str, name: str, language: str, params: list[str], *, callback: str = ""
+) -> dict:
+    payload = {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": to,
+        "type": "template",
+        "template": {
+            "name": name,
+            "language": {"code": language},
+            "components": [
+                {
+                    "type": "body",
+                    "parameters": [{"type": "text", "text": template_param(p)} for p in params],
+                }
+            ],
+        },
+    }
+    if callback:
+        payload["biz_opaque_callback_data"] = callback
+    return payload
+
+
+@dataclass(frozen=True)
+class SendResult:
+    wamid: str | None = None
+    error: GraphError | None = None
+
+
+class WhatsAppClient:
+    def __init__(self, session: aiohttp.ClientSession, config: WhatsAppConfig, timeout: float = 30):
+        self.session = session
+        self.url = config.messages_url
+        self.headers = {
+            "Authorization": f"Bearer {config.access_token}",
+            "Content-Type": "application/json",
+        }
+        self.timeout = aiohttp.ClientTimeout(total=timeout)
+
+    async def send(self, payload: dict) -> SendResult:
+        """POST one message. Never raises for provider or network trouble: returns it."""
+        data = json.dumps(payload, separators=(",", ":")).encode()
+        try:
+            async with self.session.post(
+                self.url, data=data, headers=self.headers, timeout=self.timeout
+            ) as response:
+                body = await response.read()
+                status = response.status
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            # The message may or may not have been accepted; the caller retries (at-least-once).
+            return SendResult(error=GraphError(NETWORK_ERROR, f"{type(exc).__name__}: {exc}"))
+        if status == 200:
+            try:
+                return SendResult(wamid=json.loads(body)["messages"][0]["id"])
+            except (ValueError, KeyError, IndexError, TypeError):
+                snippet = body[:200].decode("utf-8", "replace")
+                return SendResult(
+                    error=GraphError(NETWORK_ERROR, f"unreadable 200 body: {snippet}")
+                )
+        return SendResult(error=parse_graph_error(status, body))

@@ -1,0 +1,74 @@
+"""A demo comune wired to the sandbox, so a newcomer sees the whole main job at once."""
+
+import secrets
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from banditore.channels.models import Channel
+from banditore.core.models import Organization
+from banditore.subscribers.models import Topic
+
+DEMO_SLUG = "esempio"
+OPERATOR = "operatore"
+TOPICS = [
+    ("protezione-civile", "Protezione civile"),
+    ("viabilita", "Viabilità"),
+    ("eventi", "Eventi"),
+    ("farmacie", "Farmacie di turno"),
+    ("servizi", "Servizi comunali"),
+]
+# The sandbox's fixed identities (banditore.sandbox defaults).
+SANDBOX = {
+    "phone_number_id": "106540352242922",
+    "waba_id": "102290129340398",
+    "display_phone_number": "390510000001",
+    "access_token": "sandbox-token",
+    "app_secret": "sandbox-app-secret",
+    "verify_token": "sandbox-verify-token",
+}
+
+
+@transaction.atomic
+def ensure_demo(sandbox_url: str = "http://127.0.0.1:8650", rate: int = 80) -> tuple[Channel, str]:
+    """Create (or refresh) the demo comune; return its channel and the operator's password."""
+    org, _ = Organization.objects.get_or_create(
+        slug=DEMO_SLUG,
+        defaults={
+            "name": "Comune di Esempio",
+            "privacy_notice_url": f"{settings.PUBLIC_URL}/privacy",
+            "contacts": "URP numero verde 800 000 000 · modulo online "
+            f"{settings.PUBLIC_URL}/segnalazioni · urp@comune.esempio.it",
+        },
+    )
+    for position, (slug, name) in enumerate(TOPICS):
+        Topic.objects.get_or_create(
+            organization=org, slug=slug, defaults={"name": name, "position": position}
+        )
+    channel = Channel.objects.filter(organization=org, kind=Channel.Kind.WHATSAPP).first()
+    config = {"base_url": sandbox_url, **SANDBOX}
+    if channel is None:
+        channel = Channel.objects.create(
+            organization=org, name="WhatsApp (sandbox)", config=config, rate_per_second=rate
+        )
+    else:
+        channel.config = {**channel.config, "base_url": sandbox_url}
+        channel.save(update_fields=["config"])
+    return channel, _operator_password()
+
+
+def _operator_password() -> str:
+    """The demo operator's password: made once, kept in ./var so it stays the same."""
+    path = settings.VAR_DIR / "operator_password"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(9))
+        path.chmod(0o600)
+    password = path.read_text().strip()
+    User = get_user_model()
+    user, _ = User.objects.get_or_create(username=OPERATOR, defaults={"is_staff": True})
+    if not user.check_password(password):
+        user.set_password(password)
+    user.is_staff = user.is_superuser = True
+    user.save()
+    return password

@@ -1,0 +1,97 @@
+"""`banditore run`: web + worker + sandbox on the embedded default, for a first look.
+
+Migrates, creates the demo comune, starts the three processes, prints where to go, and on
+Ctrl-C stops all three.
+"""
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from banditore.core.demo import OPERATOR, ensure_demo
+
+
+def _wait_for_port(host: str, port: int, seconds: float = 20) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
+class Command(BaseCommand):
+    help = "Start web, worker and sandbox together with a demo comune (Ctrl-C stops all)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--web-port", type=int, default=8000)
+        parser.add_argument("--sandbox-port", type=int, default=8650)
+
+    def handle(self, *args, web_port, sandbox_port, **options):
+        call_command("migrate", verbosity=0)
+        sandbox_url = f"http://127.0.0.1:{sandbox_port}"
+        web_url = f"http://127.0.0.1:{web_port}"
+        channel, password = ensure_demo(sandbox_url)
+        callback = f"{web_url}/webhooks/whatsapp/{channel.pk}"
+        me = [sys.executable, "-m", "banditore"]
+        specs = [
+            ("sandbox", [*me, "sandbox", "--port", str(sandbox_port), "--callback-url", callback]),
+            ("web", [*me, "serve", "--bind", f"127.0.0.1:{web_port}"]),
+            ("worker", [*me, "worker"]),
+        ]
+        children: list[tuple[str, subprocess.Popen]] = []
+        stopping = False
+
+        def stop(*_):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            for name, argv in specs:
+                children.append((name, subprocess.Popen(argv)))
+            for port in (sandbox_port, web_port):
+                if not _wait_for_port("127.0.0.1", port):
+                    raise CommandError(f"nothing listens on port {port}: see the messages above")
+            self.banner(web_url, sandbox_url, callback, password)
+            while not stopping:
+                for name, child in children:
+                    if child.poll() is not None:
+                        raise CommandError(f"{name} exited with code {child.returncode}")
+                time.sleep(0.3)
+        finally:
+            self.stdout.write("\nArresto in corso…")
+            for _, child in children:
+                if child.poll() is None:
+                    child.terminate()
+            for name, child in children:
+                try:
+                    child.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+                    self.stderr.write(f"{name} killed")
+            self.stdout.write("Fermato.")
+
+    def banner(self, web_url, sandbox_url, callback, password):
+        line = "=" * 72
+        self.stdout.write(
+            f"\n{line}\n"
+            f" Banditore è in funzione (database: {settings.DATABASES['default']['NAME']})\n"
+            f"{line}\n"
+            f" Console operatori   {web_url}/admin/   utente {OPERATOR}  password {password}\n"
+            f" Webhook WhatsApp    {callback}\n"
+            f" Sandbox WhatsApp    {sandbox_url}/_sandbox/   (il telefono dei cittadini)\n"
+            f"\n Prova: nella sandbox scrivi ISCRIVIMI da un numero, poi in un altro terminale:\n"
+            f'   .venv/bin/banditore broadcast send --text "Domani mercato in piazza"\n'
+            f"   .venv/bin/banditore broadcast status 1\n"
+            f"\n Ctrl-C ferma tutto.\n{line}\n"
+        )

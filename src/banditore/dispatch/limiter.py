@@ -1,0 +1,33 @@
+"""An exact per-channel rate limiter (GCRA), in process: one dispatcher owns a channel."""
+
+import asyncio
+import time
+
+
+class Pacer:
+    """Spaces events 1/rate seconds apart, allowing a small burst.
+
+    GCRA keeps one number, the theoretical arrival time (TAT) of the next event: an event
+    may go when now >= TAT - burst_window, and moves TAT one interval forward.
+    """
+
+    def __init__(self, rate: float, burst: int = 1, clock=time.monotonic):
+        self.interval = 1.0 / rate
+        self.tolerance = self.interval * max(burst - 1, 0)
+        self.clock = clock
+        self.tat = clock()
+
+    def delay(self) -> float:
+        """Reserve the next slot; return how long to wait before using it."""
+        now = self.clock()
+        tat = max(self.tat, now)
+        self.tat = tat + self.interval
+        return max(0.0, tat - self.tolerance - now)
+
+    async def wait(self) -> None:
+        if (pause := self.delay()) > 0:
+            await asyncio.sleep(pause)
+
+    def hold(self, seconds: float) -> None:
+        """The provider said slow down: nothing goes for `seconds`."""
+        self.tat = max(self.tat, self.clock() + seconds)

@@ -1,0 +1,90 @@
+"""Reading a citizen's message as a command, tolerant of how people actually type.
+
+Comuni use many sign-up words (reference/italy-context.md §1.2); people add punctuation,
+emoji, accents, capitals, greetings and extra words. The rule: after a greeting, the message
+must *start* with a known keyword; the longest keyword wins ("iscrizione off" beats
+"iscrizione").
+"""
+
+import enum
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+
+class Command(enum.StrEnum):
+    SUBSCRIBE = "subscribe"
+    UNSUBSCRIBE = "unsubscribe"
+
+
+SUBSCRIBE_WORDS = (
+    "iscrivimi",
+    "iscrivermi",
+    "iscrizione",
+    "iscrizione on",
+    "mi iscrivo",
+    "attiva",
+    "attiva iscrizione",
+    "attiva servizio",
+    "start",
+    "subscribe",
+    "join",
+)
+UNSUBSCRIBE_WORDS = (
+    "cancellami",
+    "cancella iscrizione",
+    "cancellazione",
+    "disiscrivimi",
+    "disiscrizione",
+    "disattiva",
+    "disattiva iscrizione",
+    "disattivazione",
+    "iscrizione off",
+    "stop",
+    "basta",
+    "unsubscribe",
+)
+GREETINGS = ("ciao", "salve", "buongiorno", "buonasera", "buon giorno", "hello", "hi")
+
+
+@dataclass(frozen=True)
+class Parsed:
+    command: Command
+    keyword: str
+    # Words after the keyword: a zone, a confirmation code, topic names (later issues).
+    rest: str = ""
+
+
+def normalize(text: str) -> str:
+    """Lowercase, accents off, anything but letters and digits becomes a single space."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", plain).split())
+
+
+@dataclass(frozen=True)
+class Keywords:
+    """A comune's keyword set; defaults cover the words comuni use today."""
+
+    subscribe: tuple[str, ...] = SUBSCRIBE_WORDS
+    unsubscribe: tuple[str, ...] = UNSUBSCRIBE_WORDS
+    _table: list[tuple[str, Command]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        pairs = [(normalize(w), Command.SUBSCRIBE) for w in self.subscribe]
+        pairs += [(normalize(w), Command.UNSUBSCRIBE) for w in self.unsubscribe]
+        object.__setattr__(self, "_table", sorted(pairs, key=lambda p: -len(p[0])))
+
+    def parse(self, text: str) -> Parsed | None:
+        words = normalize(text)
+        for greeting in GREETINGS:
+            if words == greeting or words.startswith(greeting + " "):
+                words = words[len(greeting) :].strip()
+                break
+        for keyword, command in self._table:
+            if words == keyword or words.startswith(keyword + " "):
+                return Parsed(command, keyword, words[len(keyword) :].strip())
+        return None
+
+
+DEFAULT_KEYWORDS = Keywords()

@@ -1,0 +1,88 @@
+"""Status webhooks move deliveries forward: sent < delivered < read; failed only before that.
+
+Webhooks repeat and arrive out of order, so each update names the states it may move from:
+applying the same status twice, or an older one after a newer, changes nothing.
+"""
+
+from datetime import UTC, datetime, timedelta
+
+from django.utils import timezone
+
+from banditore.broadcasts.models import Delivery
+from banditore.channels.models import Channel
+from banditore.channels.whatsapp.errors import Action, classify
+from banditore.channels.whatsapp.payloads import Status
+from banditore.dispatch.outcomes import mark_unreachable, pause_channel
+
+S = Delivery.Status
+# For each incoming status: the states a delivery may be in for it to apply.
+MOVES_FROM = {
+    "sent": (S.QUEUED, S.SENDING),
+    "delivered": (S.QUEUED, S.SENDING, S.SENT, S.FAILED),
+    "read": (S.QUEUED, S.SENDING, S.SENT, S.DELIVERED, S.FAILED),
+    "failed": (S.QUEUED, S.SENDING, S.SENT),
+}
+STAMP = {"sent": "sent_at", "delivered": "delivered_at", "read": "read_at", "failed": "failed_at"}
+MAX_ATTEMPTS = 6
+
+
+def _when(status: Status) -> datetime:
+    try:
+        return datetime.fromtimestamp(int(status.timestamp), tz=UTC)
+    except (ValueError, OverflowError):
+        return timezone.now()
+
+
+def apply_statuses(channel: Channel, statuses: list[Status]) -> int:
+    """Apply a batch of statuses; return how many named a wamid we don't know (yet)."""
+    relevant = [s for s in statuses if s.status in MOVES_FROM]  # 'played' etc.: nothing to move
+    known = set(
+        Delivery.objects.filter(channel=channel, wamid__in={s.id for s in relevant}).values_list(
+            "wamid", flat=True
+        )
+    )
+    unknown = 0
+    for status in relevant:
+        if status.id not in known:
+            unknown += 1
+            continue
+        deliveries = Delivery.objects.filter(channel=channel, wamid=status.id)
+        when = _when(status)
+        if status.status == "failed":
+            _apply_failure(channel, deliveries, status, when)
+            continue
+        fields = {"status": status.status, STAMP[status.status]: when}
+        if status.status != "sent":
+            # Delivered/read also prove the earlier steps: keep sent_at filled for stats.
+            deliveries.filter(sent_at__isnull=True).update(sent_at=when)
+        deliveries.filter(status__in=MOVES_FROM[status.status]).update(**fields)
+    return unknown
+
+
+def _apply_failure(channel, deliveries, status: Status, when: datetime) -> None:
+    error = status.errors[0] if status.errors else None
+    code = error.code if error else 0
+    title = (error.title or error.message)[:300] if error else "failed"
+    movable = deliveries.filter(status__in=MOVES_FROM["failed"])
+    verdict = classify(code)
+    if verdict.action == Action.RETRY:
+        # Send again later as a new message (a new wamid), within the attempt budget.
+        delay = verdict.retry_after or 60.0
+        retried = movable.filter(attempts__lt=MAX_ATTEMPTS).update(
+            status=S.QUEUED,
+            wamid=None,
+            claimed_by="",
+            next_attempt_at=timezone.now() + timedelta(seconds=delay),
+            error_code=code,
+            error_title=title,
+        )
+        if retried:
+            return
+    delivery_ids = list(movable.values_list("id", flat=True))
+    Delivery.objects.filter(id__in=delivery_ids).update(
+        status=S.FAILED, failed_at=when, error_code=code, error_title=title
+    )
+    if verdict.action == Action.RECIPIENT_PERMANENT:
+        mark_unreachable(delivery_ids)
+    elif verdict.action == Action.STOP_CHANNEL:
+        pause_channel(channel.id, f"({code}) {title}")
