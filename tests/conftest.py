@@ -1,0 +1,20 @@
+"""Shared fixtures: a ready comune with its channel, and the helpers for process tests."""
+
+import pytest
+
+from tests.factories import make_comune
+
+DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_setup", "comune"}
+
+
+def pytest_collection_modifyitems(items):
+    # Tests that never touch the database run once; `make test` repeats the rest on
+    # PostgreSQL with -m "not nodb".
+    for item in items:
+        if not item.get_closest_marker("django_db") and not DB_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.nodb)
+
+
+@pytest.fixture
+def comune(db):
+    return make_comune()
