@@ -1,0 +1,86 @@
+"""Real processes for end-to-end tests: the sandbox and the worker, on free local ports."""
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+
+from django.db import connection
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(check: Callable[[], object], timeout: float = 20, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.05)
+
+
+def _wait_port(port: int, proc: subprocess.Popen, timeout: float = 15) -> None:
+    def up():
+        if proc.poll() is not None:
+            raise AssertionError(f"process exited early with {proc.returncode}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return True
+        return False
+
+    wait_for(up, timeout, f"port {port}")
+
+
+def database_url() -> str:
+    """The URL of the database the tests run on, for a child process to share it."""
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{s['NAME']}"
+    user = s.get("USER") or "postgres"
+    return f"postgres://{user}@{s.get('HOST') or '127.0.0.1'}:{s.get('PORT') or 5432}/{s['NAME']}"
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextlib.contextmanager
+def sandbox(callback_url: str = "", *args: str) -> Iterator[str]:
+    port = free_port()
+    argv = [sys.executable, "-m", "banditore", "sandbox", "--port", str(port)]
+    argv += ["--callback-url", callback_url, *args]
+    proc = subprocess.Popen(argv, cwd=ROOT)
+    try:
+        _wait_port(port, proc)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        _stop(proc)
+
+
+@contextlib.contextmanager
+def worker(*args: str) -> Iterator[subprocess.Popen]:
+    connection.close()  # SQLite: release our handle's locks before a second process writes
+    env = {**os.environ, "DATABASE_URL": database_url()}
+    proc = subprocess.Popen([sys.executable, "-m", "banditore", "worker", *args], cwd=ROOT, env=env)
+    try:
+        time.sleep(0.3)
+        assert proc.poll() is None, f"worker exited with {proc.returncode}"
+        yield proc
+    finally:
+        _stop(proc)
