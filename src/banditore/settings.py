@@ -117,7 +117,7 @@ TASKS = {
     }
 }
 
-LANGUAGE_CODE = "it"
+LANGUAGE_CODE = os.environ.get("BANDITORE_LANGUAGE", "it")
 LANGUAGES = [("it", "Italiano"), ("en", "English")]
 LOCALE_PATHS = [Path(__file__).resolve().parent / "locale"]
 TIME_ZONE = "Europe/Rome"

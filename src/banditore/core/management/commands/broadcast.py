@@ -1,6 +1,7 @@
 """`banditore broadcast send|status`: the press office's main job from the command line."""
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from banditore.broadcasts import audience
 from banditore.broadcasts.models import Broadcast, Priority
@@ -18,7 +19,9 @@ def organization(slug: str | None) -> Organization:
     found = list(orgs[:2])
     if len(found) != 1:
         raise CommandError(
-            "Comune non trovato: indica --org <slug>." if found else "Nessun comune configurato."
+            _("Several comuni: choose one with --org <slug>.")
+            if found
+            else _("No comune is set up.")
         )
     return found[0]
 
@@ -46,19 +49,25 @@ class Command(BaseCommand):
     def send(self, *, text, title, topic, priority, org, channel, **_):
         text = text.strip()
         if not text:
-            raise CommandError("Il testo è vuoto.")
+            raise CommandError(_("The text is empty."))
         if len(text) > TEXT_MAX:
-            raise CommandError(f"Il testo supera {TEXT_MAX} caratteri ({len(text)}).")
+            raise CommandError(
+                _("The text is longer than %(max)d characters (%(len)d).")
+                % {"max": TEXT_MAX, "len": len(text)}
+            )
         comune = organization(org)
         channels = Channel.objects.filter(organization=comune)
         chosen = channels.filter(pk=channel).first() if channel else channels.order_by("id").first()
         if chosen is None:
-            raise CommandError("Il comune non ha un canale con quell'id.")
+            raise CommandError(_("The comune has no channel with that id."))
         topics = list(comune.topics.filter(slug__in=topic))
         unknown = set(topic) - {t.slug for t in topics}
         if unknown:
             known = ", ".join(comune.topics.values_list("slug", flat=True))
-            raise CommandError(f"Tema sconosciuto: {', '.join(sorted(unknown))}. Temi: {known}")
+            raise CommandError(
+                _("Unknown topic: %(unknown)s. Topics: %(known)s")
+                % {"unknown": ", ".join(sorted(unknown)), "known": known}
+            )
         broadcast = Broadcast.objects.create(
             organization=comune,
             channel=chosen,
@@ -68,14 +77,20 @@ class Command(BaseCommand):
         )
         broadcast.topics.set(topics)
         size = audience.start(broadcast, label="cli")
-        self.stdout.write(f"Messaggio {broadcast.pk} in invio a {size} iscritti.")
-        self.stdout.write(f"Avanzamento: banditore broadcast status {broadcast.pk}")
+        self.stdout.write(
+            _("Broadcast %(id)d is being sent to %(size)d subscribers.")
+            % {"id": broadcast.pk, "size": size}
+        )
+        self.stdout.write(_("Progress: banditore broadcast status %d") % broadcast.pk)
 
     def status(self, broadcast_id: int):
         broadcast = Broadcast.objects.filter(pk=broadcast_id).first()
         if broadcast is None:
-            raise CommandError(f"Messaggio {broadcast_id} inesistente.")
-        self.stdout.write(f"Messaggio {broadcast.pk}: {broadcast.get_status_display()}")
-        self.stdout.write(f"Destinatari: {broadcast.audience_size}")
+            raise CommandError(_("No broadcast %d.") % broadcast_id)
+        self.stdout.write(
+            _("Broadcast %(id)d: %(status)s")
+            % {"id": broadcast.pk, "status": broadcast.get_status_display()}
+        )
+        self.stdout.write(_("Recipients: %d") % broadcast.audience_size)
         for status, count in audience.status_counts(broadcast).items():
             self.stdout.write(f"  {status:<10} {count}")

@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
 
 from banditore.core.demo import OPERATOR, ensure_demo
 
@@ -11,5 +12,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, sandbox_url, **options):
         channel, password = ensure_demo(sandbox_url)
-        self.stdout.write(f"Comune demo: {channel.organization} (canale {channel.pk})")
-        self.stdout.write(f"Operatore: {OPERATOR} / {password}")
+        self.stdout.write(
+            _("Demo comune: %(org)s (channel %(id)d)")
+            % {"org": channel.organization, "id": channel.pk}
+        )
+        self.stdout.write(_("Operator: %(user)s / %(pw)s") % {"user": OPERATOR, "pw": password})

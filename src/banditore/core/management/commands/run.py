@@ -13,6 +13,7 @@ import time
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from banditore.core.demo import OPERATOR, ensure_demo
 
@@ -61,16 +62,21 @@ class Command(BaseCommand):
                 children.append((name, subprocess.Popen(argv)))
             for port in (sandbox_port, web_port):
                 if not _wait_for_port("127.0.0.1", port):
-                    raise CommandError(f"nothing listens on port {port}: see the messages above")
+                    raise CommandError(
+                        _("Nothing listens on port %d: see the messages above.") % port
+                    )
             self.banner(web_url, sandbox_url, callback, password)
             while not stopping:
                 for name, child in children:
                     if child.poll() is not None:
-                        raise CommandError(f"{name} exited with code {child.returncode}")
+                        raise CommandError(
+                            _("%(name)s exited with code %(code)s")
+                            % {"name": name, "code": child.returncode}
+                        )
                 time.sleep(0.3)
         finally:
-            self.stdout.write("\nArresto in corso…")
-            for _, child in children:
+            self.stdout.write("\n" + _("Stopping…"))
+            for _name, child in children:
                 if child.poll() is None:
                     child.terminate()
             for name, child in children:
@@ -79,19 +85,29 @@ class Command(BaseCommand):
                 except subprocess.TimeoutExpired:
                     child.kill()
                     self.stderr.write(f"{name} killed")
-            self.stdout.write("Fermato.")
+            self.stdout.write(_("Stopped."))
 
     def banner(self, web_url, sandbox_url, callback, password):
         line = "=" * 72
-        self.stdout.write(
-            f"\n{line}\n"
-            f" Banditore è in funzione (database: {settings.DATABASES['default']['NAME']})\n"
-            f"{line}\n"
-            f" Console operatori   {web_url}/admin/   utente {OPERATOR}  password {password}\n"
-            f" Webhook WhatsApp    {callback}\n"
-            f" Sandbox WhatsApp    {sandbox_url}/_sandbox/   (il telefono dei cittadini)\n"
-            f"\n Prova: nella sandbox scrivi ISCRIVIMI da un numero, poi in un altro terminale:\n"
-            f'   .venv/bin/banditore broadcast send --text "Domani mercato in piazza"\n'
-            f"   .venv/bin/banditore broadcast status 1\n"
-            f"\n Ctrl-C ferma tutto.\n{line}\n"
-        )
+        facts = {
+            "db": settings.DATABASES["default"]["NAME"],
+            "web": web_url,
+            "user": OPERATOR,
+            "password": password,
+            "callback": callback,
+            "sandbox": sandbox_url,
+        }
+        text = _(
+            " Banditore is running (database: %(db)s)\n"
+            "%(line)s\n"
+            " Operator console    %(web)s/admin/   user %(user)s  password %(password)s\n"
+            " WhatsApp webhook    %(callback)s\n"
+            " WhatsApp sandbox    %(sandbox)s/_sandbox/   (the citizens' phones)\n"
+            "\n"
+            " Try it: in the sandbox write ISCRIVIMI from a number, then in another terminal:\n"
+            '   .venv/bin/banditore broadcast send --text "Domani mercato in piazza"\n'
+            "   .venv/bin/banditore broadcast status 1\n"
+            "\n"
+            " Ctrl-C stops everything."
+        ) % {**facts, "line": line}
+        self.stdout.write(f"\n{line}\n{text}\n{line}\n")

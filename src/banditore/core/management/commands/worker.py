@@ -8,6 +8,7 @@ import threading
 
 from django.core.management.base import BaseCommand
 from django.utils.crypto import get_random_string
+from django.utils.translation import gettext as _
 from django_tasks_db.management.commands.db_worker import Worker
 
 from banditore.dispatch.dispatcher import Dispatcher
@@ -52,13 +53,13 @@ class Command(BaseCommand):
         )
         thread = threading.Thread(target=tasks.run, name="tasks", daemon=True)
         thread.start()
-        self.stdout.write(f"Worker {worker_id} avviato (task + dispatcher)")
+        self.stdout.write(_("Worker %s started (tasks + dispatcher)") % worker_id)
         try:
             asyncio.run(self.main(worker_id, not no_dispatch))
         finally:
             tasks.running = False
             thread.join(timeout=10)
-        self.stdout.write("Worker fermato")
+        self.stdout.write(_("Worker stopped"))
 
     async def main(self, worker_id: str, dispatch: bool) -> None:
         stop = asyncio.Event()
