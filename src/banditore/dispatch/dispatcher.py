@@ -213,7 +213,11 @@ class Dispatcher:
         async with aiohttp.ClientSession(connector=connector) as self.session:
             try:
                 while not stop.is_set():
-                    await self.tend_leases()
+                    try:
+                        await self.tend_leases()
+                    except Exception:
+                        # A database hiccup must not end the process: try again shortly.
+                        log.exception("dispatcher: tending leases failed")
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), timeout=0.5)
             finally:
@@ -227,6 +231,8 @@ class Dispatcher:
             if not renewed or task.done():
                 pump.stopped = True
                 await asyncio.gather(task, return_exceptions=True)
+                if not task.cancelled() and task.exception() is not None:
+                    log.error("channel %s pump crashed", channel_id, exc_info=task.exception())
                 del self.pumps[channel_id]
                 if renewed:
                     await self.db(queries.release_lease, channel_id, self.worker_id)
@@ -242,10 +248,14 @@ class Dispatcher:
             log.warning(
                 "channel %s: %d deliveries of a dead dispatcher requeued", channel_id, orphans
             )
-        channel = await self.db(Channel.objects.select_related("organization").get, channel_id)
+        channel = await self.db(self.load_channel, channel_id)
         pump = ChannelPump(self, channel)
         self.pumps[channel_id] = (pump, asyncio.create_task(pump.run()))
         log.info("channel %s leased by %s", channel_id, self.worker_id)
+
+    @staticmethod
+    def load_channel(channel_id: int) -> Channel:
+        return Channel.objects.select_related("organization").get(pk=channel_id)
 
     async def stop_all(self) -> None:
         for pump, _ in self.pumps.values():

@@ -46,7 +46,7 @@ class Command(BaseCommand):
             return self.send(**options)
         return self.status(options["broadcast_id"])
 
-    def send(self, *, text, title, topic, priority, org, channel, **_):
+    def send(self, *, text, title, topic, priority, org, channel, **options):
         text = text.strip()
         if not text:
             raise CommandError(_("The text is empty."))
