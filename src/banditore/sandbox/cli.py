@@ -1,0 +1,87 @@
+"""Command line: `python -m banditore.sandbox [--port N] [--callback-url URL] ...`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+from aiohttp import web
+
+from banditore.sandbox import defaults
+from banditore.sandbox.app import build_app
+from banditore.sandbox.config import SandboxConfig, load_toml
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="banditore sandbox",
+        description="Local emulator of the WhatsApp Business Cloud API and its webhooks.",
+    )
+    parser.add_argument("--config", metavar="FILE", help="TOML file with every knob")
+    parser.add_argument("--host", help=f"address to listen on (default {defaults.HOST})")
+    parser.add_argument("--port", type=int, help=f"port (default {defaults.PORT}; 0 = any free)")
+    parser.add_argument(
+        "--callback-url", help="where webhooks go (default: none, or the config file's)"
+    )
+    parser.add_argument("--latency-ms", type=float, help="added latency per Graph request")
+    parser.add_argument("--mps", type=float, help=f"throughput per number (default {defaults.MPS})")
+    parser.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> SandboxConfig:
+    config = load_toml(args.config) if args.config else SandboxConfig()
+    updates: dict[str, object] = {}
+    if args.host is not None:
+        updates["host"] = args.host
+    if args.port is not None:
+        updates["port"] = args.port
+    if args.callback_url is not None:
+        updates["callback_url"] = args.callback_url
+    if args.latency_ms is not None:
+        updates["latency_ms"] = args.latency_ms
+    data = config.model_dump()
+    data.update(updates)
+    if args.mps is not None:
+        data["limits"]["mps"] = args.mps
+    return SandboxConfig.model_validate(data)
+
+
+async def serve(config: SandboxConfig) -> None:
+    app = build_app(config)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, config.host, config.port, reuse_address=True)
+    await site.start()
+    # Report the real port (useful with --port 0).
+    server = site._server  # noqa: SLF001 - aiohttp exposes no public accessor for the socket
+    port = server.sockets[0].getsockname()[1] if server and server.sockets else config.port
+    print(f"Sandbox WhatsApp in ascolto su http://{config.host}:{port}", flush=True)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    try:
+        config = config_from_args(args)
+    except (OSError, ValueError) as exc:
+        print(f"Configurazione non valida: {exc}", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(serve(config))
+    except OSError as exc:
+        print(f"Impossibile avviare la sandbox: {exc}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,113 @@
+"""What every Graph API endpoint of the sandbox has in common: the optional version segment,
+per-request latency and injected faults, the access-token check, Meta's response headers and
+the error envelope (reference §1.5, §3.1, §3.3)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from banditore.sandbox.errors import (
+    USAGE_HEADER_CODES,
+    GraphError,
+    http_status_for,
+    invalid_token,
+)
+
+if TYPE_CHECKING:
+    from banditore.sandbox.app import Sandbox
+
+Handler = Callable[[web.Request, "Sandbox"], Awaitable[web.StreamResponse]]
+
+
+def graph_json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    # Graph escapes "/" inside JSON strings; clients must not care, so the sandbox does it too.
+    body = json.dumps(data, separators=(",", ":")).replace("/", "\\/")
+    response = web.Response(
+        text=body, status=status, content_type="application/json", charset="UTF-8", headers=headers
+    )
+    return response
+
+
+def _common_headers(request: web.Request) -> dict[str, str]:
+    version = request.match_info.get("version") or "v23.0"
+    return {
+        "facebook-api-version": version,
+        "x-fb-trace-id": secrets.token_urlsafe(8),
+        "x-fb-request-id": secrets.token_urlsafe(12),
+        "Access-Control-Allow-Origin": "*",
+        "Cache-Control": "no-store",
+    }
+
+
+def error_response(request: web.Request, sandbox: Sandbox, error: GraphError) -> web.Response:
+    status = error.http_status or http_status_for(
+        error.code, sandbox.state.config.error_http_status
+    )
+    headers = _common_headers(request)
+    if 400 <= status < 500:
+        kind = "invalid_token" if error.code in (0, 190) else "invalid_request"
+        # Header values must be single-line latin-1; Meta's messages are plain ASCII anyway.
+        message = error.message.encode("ascii", "replace").decode("ascii")
+        headers["WWW-Authenticate"] = f'OAuth "Facebook Platform" "{kind}" "{message}"'
+    if error.code in USAGE_HEADER_CODES:
+        waba = sandbox.state.config.numbers[0].waba_id if sandbox.state.config.numbers else "0"
+        usage = {
+            waba: [
+                {
+                    "type": "whatsapp",
+                    "call_count": 100,
+                    "total_cputime": 1,
+                    "total_time": 1,
+                    "estimated_time_to_regain_access": 0,
+                }
+            ]
+        }
+        headers["x-business-use-case-usage"] = json.dumps(usage, separators=(",", ":"))
+    sandbox.state.stats[f"errors_{error.code}"] += 1
+    return graph_json(error.envelope(), status=status, headers=headers)
+
+
+def check_token(request: web.Request, expected: str) -> None:
+    header = request.headers.get("Authorization")
+    token = None
+    if header:
+        scheme, _, value = header.partition(" ")
+        token = value.strip() if scheme.lower() == "bearer" else ""
+    else:
+        token = request.query.get("access_token")
+    if token is None:
+        raise invalid_token(missing=True)
+    if not secrets.compare_digest(token.encode(), expected.encode()):
+        raise invalid_token(missing=False)
+
+
+def graph_endpoint(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """Wrap a Graph handler: latency, faults, auth, then errors as Meta's envelope."""
+
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        from banditore.sandbox.app import SANDBOX_KEY
+
+        sandbox = request.app[SANDBOX_KEY]
+        sandbox.state.stats["graph_requests"] += 1
+        latency = sandbox.state.config.latency_ms
+        if latency:
+            await asyncio.sleep(latency / 1000)
+        try:
+            if sandbox.faults.armed:
+                fault_response = await sandbox.faults.apply(request)
+                if fault_response is not None:
+                    return fault_response
+            check_token(request, sandbox.state.config.access_token)
+            response = await handler(request, sandbox)
+        except GraphError as error:
+            return error_response(request, sandbox, error)
+        response.headers.update(_common_headers(request))
+        return response
+
+    return wrapped

@@ -1,0 +1,28 @@
+"""Identifiers the sandbox hands out: wamids, media ids, template ids."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import os
+import secrets
+
+# Real wamids are base64 of a small binary record holding the recipient's number and a random
+# message id (e.g. "wamid.HBgLMTU1NTEyMzAwMDEVAgARGBI5QTg3NjU0MzIxMEFCQ0RFRgA="). Reproducing
+# that layout keeps ids looking and sizing like Meta's (always ≤ 128 characters).
+_MIDDLE = b"\x15\x02\x00\x11\x18\x12"
+
+
+def new_wamid(wa_id: str) -> str:
+    number = wa_id.encode("ascii")[:32]
+    raw = b"\x1c\x18" + bytes([len(number)]) + number + _MIDDLE
+    raw += secrets.token_hex(9).upper().encode("ascii") + b"\x00"
+    return "wamid." + base64.b64encode(raw).decode("ascii")
+
+
+_counter = itertools.count(int.from_bytes(os.urandom(3), "big"))
+
+
+def new_numeric_id(prefix: int = 1) -> str:
+    """A 16-digit numeric id, unique within the process (media and template ids)."""
+    return f"{prefix}{next(_counter) % 10**9:09d}{secrets.randbelow(10**6):06d}"
