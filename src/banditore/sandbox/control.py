@@ -15,6 +15,7 @@ from banditore.sandbox.config import merge_config
 from banditore.sandbox.ids import new_wamid
 from banditore.sandbox.phones import normalise_lenient
 from banditore.sandbox.state import InboundMessage, NumberState
+from banditore.sandbox.templates_api import set_status
 
 if TYPE_CHECKING:
     from banditore.sandbox.app import Sandbox
@@ -174,6 +175,28 @@ async def contacts(request: web.Request, sandbox: Sandbox) -> web.Response:
                 seen[wa_id] = max(seen.get(wa_id, 0), m.timestamp)
     ordered = sorted(seen.items(), key=lambda kv: kv[1], reverse=True)
     return _json([{"number": "+" + wa_id, "last": int(t)} for wa_id, t in ordered])
+
+
+# --- templates -----------------------------------------------------------------------------------
+
+
+@control_endpoint
+async def template_status(request: web.Request, sandbox: Sandbox) -> web.Response:
+    """Play Meta's review: `{"name", "language", "status", "waba_id"?, "reason"?}` changes a
+    template's status and sends the `message_template_status_update` webhook."""
+    data = await _body(request)
+    status = data.get("status")
+    if status not in ("APPROVED", "PENDING", "REJECTED", "PAUSED", "DISABLED"):
+        raise ControlError("'status' must be APPROVED, PENDING, REJECTED, PAUSED or DISABLED")
+    waba_id = str(data.get("waba_id") or _number(sandbox, None).config.waba_id)
+    template = sandbox.state.templates.find(
+        waba_id, str(data.get("name")), str(data.get("language"))
+    )
+    if template is None:
+        raise ControlError("no such template (name, language, waba_id)", status=404)
+    set_status(sandbox, template, status, data.get("reason"))
+    updated = sandbox.state.templates.get(template.id)
+    return _json(updated.as_graph_object() if updated else {})
 
 
 # --- config, faults, reset, stats --------------------------------------------------------------
