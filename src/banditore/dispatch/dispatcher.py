@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import aiohttp
+from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
@@ -37,7 +38,6 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
 MAX_BACKOFF = 300.0
-LEASE_SECONDS = 15.0
 # How much sending one claim covers. Small enough that an emergency queued now is claimed
 # within half a second even while a big newsletter drains.
 CLAIM_SECONDS = 0.5
@@ -227,7 +227,9 @@ class Dispatcher:
     async def tend_leases(self) -> None:
         """Renew our leases, take free channels that have work, drop what we lost or paused."""
         for channel_id, (pump, task) in list(self.pumps.items()):
-            renewed = await self.db(queries.take_lease, channel_id, self.worker_id, LEASE_SECONDS)
+            renewed = await self.db(
+                queries.take_lease, channel_id, self.worker_id, settings.DISPATCH_LEASE_SECONDS
+            )
             if not renewed or task.done():
                 pump.stopped = True
                 await asyncio.gather(task, return_exceptions=True)
@@ -239,7 +241,9 @@ class Dispatcher:
         for channel_id, _owner in await self.db(queries.channels_with_work):
             if channel_id in self.pumps:
                 continue
-            if await self.db(queries.take_lease, channel_id, self.worker_id, LEASE_SECONDS):
+            if await self.db(
+                queries.take_lease, channel_id, self.worker_id, settings.DISPATCH_LEASE_SECONDS
+            ):
                 await self.start_pump(channel_id)
 
     async def start_pump(self, channel_id: int) -> None:

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from banditore.broadcasts import audience
-from banditore.broadcasts.models import Broadcast, Priority
+from banditore.broadcasts.models import Broadcast, Delivery, Priority
 from banditore.channels.models import Channel
 from banditore.core.models import Organization
 
@@ -93,4 +93,4 @@ class Command(BaseCommand):
         )
         self.stdout.write(_("Recipients: %d") % broadcast.audience_size)
         for status, count in audience.status_counts(broadcast).items():
-            self.stdout.write(f"  {status:<10} {count}")
+            self.stdout.write(f"  {Delivery.Status(status).label:<14} {count:>8}")
