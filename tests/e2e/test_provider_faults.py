@@ -7,7 +7,7 @@ import signal
 import pytest
 from django.core.management import call_command
 
-from banditore.broadcasts.models import Broadcast, Delivery
+from banditore.broadcasts.models import Broadcast
 from banditore.channels.models import Channel
 from banditore.core.models import AuditEvent
 from banditore.subscribers.models import Subscriber
