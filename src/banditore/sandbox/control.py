@@ -142,17 +142,17 @@ async def conversation(request: web.Request, sandbox: Sandbox) -> web.Response:
     wa_id = normalise_lenient(with_)
     number = _number(sandbox, request.query.get("phone_number_id"))
     pid = number.config.phone_number_id
-    out = [
-        {"direction": "out", **m.as_json()}
+    timed: list[tuple[float, dict[str, Any]]] = [
+        (m.timestamp, {"direction": "out", **m.as_json()})
         for m in sandbox.state.outbound.get(wa_id, [])
         if m.phone_number_id == pid
     ]
-    in_ = [
-        {"direction": "in", **m.as_json()}
+    timed += [
+        (m.timestamp, {"direction": "in", **m.as_json()})
         for m in sandbox.state.inbound.get(wa_id, [])
         if m.phone_number_id == pid
     ]
-    merged = sorted(out + in_, key=lambda m: m["timestamp"])
+    merged = [item for _, item in sorted(timed, key=lambda pair: pair[0])]
     open_ = number.window_open(wa_id, time.time(), sandbox.state.config.limits.window_seconds)
     return _json(
         {"with": "+" + wa_id, "phone_number_id": pid, "window_open": open_, "messages": merged}
