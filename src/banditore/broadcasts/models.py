@@ -59,7 +59,11 @@ class Delivery(models.Model):
 
     class Kind(models.TextChoices):
         BROADCAST = "broadcast", _("broadcast")
+        # Free text answering a citizen who just wrote (inside the 24-hour window).
         REPLY = "reply", _("reply")
+        # A one-off message to one citizen outside the window (e.g. "your sign-up was
+        # approved"): it goes out as the channel's template, like a broadcast.
+        NOTICE = "notice", _("notice")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("queued")

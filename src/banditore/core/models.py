@@ -38,6 +38,26 @@ class Organization(models.Model):
     pointer_interval_hours = models.PositiveIntegerField(
         _("pointer at most every (hours)"), default=24
     )
+    description = models.TextField(
+        _("what the service sends"),
+        default="notizie di pubblica utilità, servizi comunali, viabilità, eventi e allerte di "
+        "protezione civile",
+    )
+    # Extra sign-up / opt-out words, one per line, on top of the defaults (keywords.py).
+    subscribe_keywords = models.TextField(_("extra sign-up keywords"), blank=True)
+    unsubscribe_keywords = models.TextField(_("extra opt-out keywords"), blank=True)
+    # Pordenone's model: a proven number still waits for an operator's approval.
+    require_approval = models.BooleanField(_("operator approves new subscribers"), default=False)
+    signup_expiry_days = models.PositiveIntegerField(
+        _("unconfirmed sign-ups expire after (days)"), default=7
+    )
+    # How long pseudonymised proof of consent outlives an erased subscriber (art. 7(1), 17(3)(e)).
+    proof_retention_days = models.PositiveIntegerField(
+        _("consent proof kept for (days)"), default=730
+    )
+    inbound_retention_days = models.PositiveIntegerField(
+        _("citizens' messages kept for (days)"), default=30
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -47,6 +67,12 @@ class Organization(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def keywords(self):
+        from banditore.subscribers.keywords import for_organization
+
+        return for_organization(self)
+
     def render(self, template: str) -> str:
         """Fill a reply template with this comune's facts."""
         return template.format(
@@ -54,6 +80,18 @@ class Organization(models.Model):
             privacy_url=self.privacy_notice_url or "-",
             contacts=self.contacts or "-",
         )
+
+
+class PeriodicJob(models.Model):
+    """When a periodic task next runs. One row per job; whichever worker moves `next_run_at`
+    forward first (a single UPDATE) enqueues the run, so many workers never double it."""
+
+    name = models.CharField(max_length=100, unique=True)
+    next_run_at = models.DateTimeField()
+    last_run_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class AuditEvent(models.Model):

@@ -27,6 +27,26 @@ class Topic(models.Model):
         return self.name
 
 
+class Zone(models.Model):
+    """A frazione or quartiere a subscriber may live in, for local news."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="zones")
+    name = models.CharField(_("name"), max_length=80)
+    slug = models.SlugField(_("keyword"), max_length=40)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("zone")
+        verbose_name_plural = _("zones")
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "slug"], name="zone_slug_per_org"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Subscriber(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", _("pending")
@@ -43,6 +63,15 @@ class Subscriber(models.Model):
     )
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     topics = models.ManyToManyField(Topic, blank=True, related_name="subscribers")
+    zone = models.ForeignKey(
+        Zone, null=True, blank=True, on_delete=models.SET_NULL, related_name="subscribers"
+    )
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    # Web sign-ups: the code the citizen sends back from WhatsApp to prove the number.
+    confirmation_code = models.CharField(max_length=12, blank=True, db_index=True)
+    # When the number was proven (a message from it), and when an operator approved it.
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     subscribed_at = models.DateTimeField(null=True, blank=True)
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
@@ -72,6 +101,7 @@ class ConsentEvent(models.Model):
     class Action(models.TextChoices):
         SUBSCRIBE = "subscribe", _("subscribe")
         CONFIRM = "confirm", _("confirm")
+        APPROVE = "approve", _("approved by an operator")
         TOPICS = "topics", _("topics changed")
         UNSUBSCRIBE = "unsubscribe", _("unsubscribe")
         ERASE = "erase", _("erase")
@@ -94,6 +124,7 @@ class ConsentEvent(models.Model):
     source = models.CharField(max_length=10, choices=Source.choices)
     notice_version = models.CharField(max_length=40)
     topics = models.JSONField(default=list, blank=True)
+    zone = models.CharField(max_length=40, blank=True)
     # What proves it: the inbound wamid and the raw keyword, a form id, an import batch...
     evidence = models.JSONField(default=dict, blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
