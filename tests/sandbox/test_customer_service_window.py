@@ -35,13 +35,17 @@ async def test_it_delivers_text_inside_the_window_opened_by_an_inbound_message()
         webhook = rx.received[0]
         assert webhook.signature_ok()
         value = webhook.payload["entry"][0]["changes"][0]["value"]
-        assert value["contacts"] == [{"profile": {"name": "Maria Rossi"}, "wa_id": "393331234567"}]
+        (contact,) = value["contacts"]
+        assert contact["profile"] == {"name": "Maria Rossi"}
+        assert contact["wa_id"] == "393331234567"
+        assert contact["user_id"].startswith("IT.")  # BSUID, 2026 usernames rollout
         (message,) = value["messages"]
         assert message["from"] == "393331234567"
         assert message["id"] == inbound_id
         assert message["type"] == "text"
         assert message["text"] == {"body": "ISCRIVIMI"}
         assert message["timestamp"].isdigit()
+        assert message["from_user_id"] == contact["user_id"]
         assert value["metadata"]["phone_number_id"] == defaults.PHONE_NUMBER_ID
 
         wamid = (await sb.send(text_body(body="Benvenuta!"))).json["messages"][0]["id"]

@@ -95,6 +95,12 @@ class WebhookConfig(_Strict):
     concurrency: int = Field(default=8, ge=1, le=256)
     # Webhooks up to v23.0 carry a `conversation` object in statuses; v24.0+ omit it.
     include_conversation: bool = False
+    # 2026 usernames rollout (reference §4.4-4.5): `contacts[].user_id` (BSUID) on inbound
+    # messages and a `contacts` array on sent/delivered/read statuses. Current clients (pywa
+    # 4.5) require them. Meta's status reference says failed statuses omit `contacts`;
+    # `contacts_on_failed` adds them anyway for clients that cannot cope.
+    user_ids: bool = True
+    contacts_on_failed: bool = False
     # Meta delivers at least once and in no guaranteed order (reference §4.7).
     duplicate_probability: float = Field(default=0.0, ge=0, le=1)
     out_of_order_probability: float = Field(default=0.0, ge=0, le=1)

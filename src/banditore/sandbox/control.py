@@ -12,7 +12,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from banditore.sandbox.config import merge_config
-from banditore.sandbox.ids import new_wamid
+from banditore.sandbox.ids import bsuid, new_wamid
 from banditore.sandbox.phones import normalise_lenient
 from banditore.sandbox.state import InboundMessage, NumberState
 from banditore.sandbox.templates_api import set_status
@@ -109,7 +109,11 @@ async def inbound(request: web.Request, sandbox: Sandbox) -> web.Response:
     }
     if message.context_id:
         payload["context"] = {"from": number.config.display_phone_number, "id": message.context_id}
-    contact = {"profile": {"name": message.name}, "wa_id": wa_id}
+    contact: dict[str, Any] = {"profile": {"name": message.name}, "wa_id": wa_id}
+    if sandbox.state.config.webhooks.user_ids:
+        user_id = bsuid(number.config.waba_id, wa_id)
+        contact["user_id"] = user_id
+        payload["from_user_id"] = user_id
     sandbox.sender.enqueue_message(number.config.phone_number_id, payload, contact)
     sandbox.state.stats["inbound_messages"] += 1
     return _json({"id": message.id})

@@ -17,6 +17,7 @@ from typing import Any
 
 import aiohttp
 
+from banditore.sandbox.ids import bsuid
 from banditore.sandbox.state import SandboxState
 
 log = logging.getLogger(__name__)
@@ -174,14 +175,24 @@ class WebhookSender:
             return meta_json_bytes(
                 envelope(number.config.waba_id, job.value, job.field_name, job.entry_time)
             )
+        contacts = job.contacts
+        if job.key == "statuses" and self.state.config.webhooks.user_ids:
+            contacts = self._status_contacts(number.config.waba_id, job.items)
         value = messages_value(
-            number.config.display_phone_number,
-            job.phone_number_id,
-            job.key,
-            job.items,
-            job.contacts,
+            number.config.display_phone_number, job.phone_number_id, job.key, job.items, contacts
         )
         return meta_json_bytes(envelope(number.config.waba_id, value))
+
+    def _status_contacts(
+        self, waba_id: str, statuses: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        with_failed = self.state.config.webhooks.contacts_on_failed
+        seen: dict[str, dict[str, Any]] = {}
+        for status in statuses:
+            wa_id = status["recipient_id"]
+            if wa_id not in seen and (with_failed or status["status"] != "failed"):
+                seen[wa_id] = {"wa_id": wa_id, "user_id": bsuid(waba_id, wa_id)}
+        return list(seen.values())
 
     async def _work(self) -> None:
         while True:
