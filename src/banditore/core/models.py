@@ -26,6 +26,20 @@ class Organization(models.Model):
     name = models.CharField(_("name"), max_length=200, help_text=_("e.g. Comune di Pordenone"))
     slug = models.SlugField(_("slug"), unique=True)
     privacy_notice_url = models.URLField(_("privacy notice URL"), blank=True)
+    # The privacy notice's facts (GDPR art. 13): who is responsible, whom to ask, on what basis.
+    controller = models.TextField(
+        _("data controller"),
+        blank=True,
+        help_text=_("The Comune, in the person of the Mayor pro tempore, with address and PEC."),
+    )
+    dpo_contact = models.CharField(
+        _("data protection officer (contact)"), max_length=300, blank=True
+    )
+    legal_basis = models.CharField(
+        _("legal basis"),
+        max_length=300,
+        default="consenso dell'interessato (art. 6, par. 1, lett. a GDPR)",
+    )
     privacy_notice_version = models.CharField(
         _("privacy notice version"), max_length=40, default="1"
     )

@@ -112,6 +112,8 @@ class ConsentEvent(models.Model):
         OPERATOR = "operator", _("operator")
         IMPORT = "import", _("import")
         PROVIDER = "provider", _("provider signal")
+        # The retention rules, applied by the daily purge.
+        SYSTEM = "system", _("retention rule")
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     subscriber = models.ForeignKey(
