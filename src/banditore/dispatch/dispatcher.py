@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
-from banditore.broadcasts.models import Broadcast, Priority
+from banditore.broadcasts.models import Broadcast, Delivery, Priority
 from banditore.channels.models import Channel
 from banditore.channels.whatsapp.client import (
     SendResult,
@@ -32,7 +32,7 @@ from banditore.channels.whatsapp.client import (
 from banditore.channels.whatsapp.errors import Action
 from banditore.dispatch import queries
 from banditore.dispatch.limiter import Pacer
-from banditore.dispatch.outcomes import mark_unreachable, pause_channel
+from banditore.dispatch.outcomes import OPTED_OUT, mark_unreachable, opt_out, pause_channel
 
 log = logging.getLogger(__name__)
 
@@ -132,9 +132,12 @@ class ChannelPump:
     def payload(self, d: queries.Claimed) -> dict:
         config = self.channel.whatsapp
         callback = f"delivery:{d.id}"
-        if d.broadcast_id is None:
+        if d.kind == Delivery.Kind.REPLY:
             return text_payload(d.recipient, d.text, callback=callback)
-        org_name, text = self.texts[d.broadcast_id]
+        if d.kind == Delivery.Kind.NOTICE:
+            org_name, text = self.channel.organization.name, d.text
+        else:
+            org_name, text = self.texts[d.broadcast_id]
         return template_payload(
             d.recipient,
             config.template_name,
@@ -169,7 +172,7 @@ class ChannelPump:
 
     def write(self, results: list[tuple[queries.Claimed, SendResult]]) -> None:
         now = timezone.now()
-        sent, retry, failed, unreachable = [], [], [], []
+        sent, retry, failed, unreachable, opted_out = [], [], [], [], []
         stop_reason = ""
         for d, result in results:
             error = result.error
@@ -187,11 +190,15 @@ class ChannelPump:
                 retry.append([now + timedelta(seconds=delay), *row, d.id])
             else:
                 failed.append([now, *row, d.id])
-                if verdict.action == Action.RECIPIENT_PERMANENT:
+                if error.code == OPTED_OUT:
+                    opted_out.append(d.id)
+                elif verdict.action == Action.RECIPIENT_PERMANENT:
                     unreachable.append(d.id)
         queries.write_outcomes(sent, retry, failed)
         if unreachable:
             mark_unreachable(unreachable)
+        if opted_out:
+            opt_out(opted_out, self.channel)
         if stop_reason:
             log.error("channel %s paused: %s", self.channel.id, stop_reason)
             pause_channel(self.channel.id, stop_reason)

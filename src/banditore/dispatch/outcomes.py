@@ -14,6 +14,26 @@ def pause_channel(channel_id: int, reason: str) -> None:
     audit(channel.organization, "channel.paused", str(channel), reason=reason)
 
 
+# "User stopped marketing messages from your business": their word, so an opt-out.
+OPTED_OUT = 131050
+
+
+def opt_out(delivery_ids: list[int], channel: Channel) -> None:
+    from banditore.subscribers import service
+    from banditore.subscribers.models import ConsentEvent
+
+    phones = Subscriber.objects.filter(
+        deliveries__id__in=delivery_ids, status=Subscriber.Status.ACTIVE
+    ).values_list("phone", flat=True)
+    for phone in list(phones):
+        service.unsubscribe(
+            channel.organization,
+            phone,
+            source=ConsentEvent.Source.PROVIDER,
+            evidence={"error": OPTED_OUT},
+        )
+
+
 def mark_unreachable(delivery_ids: list[int]) -> None:
     Subscriber.objects.filter(
         deliveries__id__in=delivery_ids, status=Subscriber.Status.ACTIVE

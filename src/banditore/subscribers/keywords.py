@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 class Command(enum.StrEnum):
     SUBSCRIBE = "subscribe"
     UNSUBSCRIBE = "unsubscribe"
+    INFO = "info"
+    TOPICS = "topics"
+    MY_DATA = "my_data"
 
 
 SUBSCRIBE_WORDS = (
@@ -44,6 +47,9 @@ UNSUBSCRIBE_WORDS = (
     "basta",
     "unsubscribe",
 )
+INFO_WORDS = ("info", "informazioni", "aiuto", "help", "comandi")
+TOPICS_WORDS = ("temi", "tema", "argomenti", "topics")
+MY_DATA_WORDS = ("i miei dati", "miei dati", "my data")
 GREETINGS = ("ciao", "salve", "buongiorno", "buonasera", "buon giorno", "hello", "hi")
 
 
@@ -73,9 +79,15 @@ class Keywords:
     def __post_init__(self):
         pairs = [(normalize(w), Command.SUBSCRIBE) for w in self.subscribe]
         pairs += [(normalize(w), Command.UNSUBSCRIBE) for w in self.unsubscribe]
+        pairs += [(normalize(w), Command.INFO) for w in INFO_WORDS]
+        pairs += [(normalize(w), Command.TOPICS) for w in TOPICS_WORDS]
+        pairs += [(normalize(w), Command.MY_DATA) for w in MY_DATA_WORDS]
         object.__setattr__(self, "_table", sorted(pairs, key=lambda p: -len(p[0])))
 
     def parse(self, text: str) -> Parsed | None:
+        if TOPIC_CHANGES.fullmatch(text or ""):
+            # "+VIABILITA -EVENTI": the signs carry the meaning, so read the raw text.
+            return Parsed(Command.TOPICS, "", (text or "").strip())
         words = normalize(text)
         for greeting in GREETINGS:
             if words == greeting or words.startswith(greeting + " "):
@@ -88,3 +100,19 @@ class Keywords:
 
 
 DEFAULT_KEYWORDS = Keywords()
+# One or more "+word" / "-word" items, e.g. "+VIABILITÀ -eventi, +2".
+TOPIC_CHANGES = re.compile(r"\s*(?:[+-]\s*[^\s,;+-][^,;+-]*?[\s,;]*)+", re.UNICODE)
+
+
+def _extra(words: str) -> tuple[str, ...]:
+    return tuple(w.strip() for w in re.split(r"[\n,]", words or "") if normalize(w))
+
+
+def for_organization(org) -> Keywords:
+    """The defaults plus the comune's own sign-up and opt-out words."""
+    if not (org.subscribe_keywords or org.unsubscribe_keywords):
+        return DEFAULT_KEYWORDS
+    return Keywords(
+        subscribe=SUBSCRIBE_WORDS + _extra(org.subscribe_keywords),
+        unsubscribe=UNSUBSCRIBE_WORDS + _extra(org.unsubscribe_keywords),
+    )

@@ -212,6 +212,10 @@ def approve(org: Organization, phone: str, *, actor_label: str) -> Change | None
         evidence={"operator": actor_label},
         when=now,
     )
+    from banditore.broadcasts.direct import notice
+
+    # Days may have passed since they wrote: the welcome goes out as the template.
+    notice(subscriber, org.render(org.welcome_text))
     return Change(subscriber, changed=True)
 
 

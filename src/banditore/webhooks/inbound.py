@@ -1,4 +1,4 @@
-"""Citizens' messages: keywords change the subscription, anything else gets the pointer.
+"""Citizens' messages: commands change the subscription, anything else gets the pointer.
 
 The service never enters a conversation: each message gets at most one automatic answer,
 and the pointer at most once per number per `pointer_interval_hours`.
@@ -8,37 +8,24 @@ from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 
-from banditore.broadcasts.models import Delivery, Priority
+from banditore.broadcasts.direct import reply
 from banditore.channels.models import Channel
-from banditore.channels.whatsapp.payloads import Message
+from banditore.channels.whatsapp.payloads import Message, UserPreference
 from banditore.core.phone import InvalidNumber, from_whatsapp_id
-from banditore.subscribers import service
-from banditore.subscribers.keywords import DEFAULT_KEYWORDS, Command
+from banditore.subscribers import chat, service
+from banditore.subscribers.keywords import Command
 from banditore.subscribers.models import ConsentEvent, Subscriber
 from banditore.webhooks.models import InboundMessage
 
 H = InboundMessage.Handling
+HANDLING = {Command.SUBSCRIBE: H.SUBSCRIBE, Command.UNSUBSCRIBE: H.UNSUBSCRIBE}
 
 
-def _sent_at(message: Message) -> datetime:
+def _when(timestamp: str) -> datetime:
     try:
-        return datetime.fromtimestamp(int(message.timestamp), tz=UTC)
+        return datetime.fromtimestamp(int(timestamp), tz=UTC)
     except (ValueError, OverflowError):
         return timezone.now()
-
-
-def reply(channel: Channel, phone: str, text: str, subscriber: Subscriber | None) -> Delivery:
-    """Queue a free-text answer; it goes out through the dispatcher like everything else."""
-    return Delivery.objects.create(
-        organization_id=channel.organization_id,
-        channel=channel,
-        subscriber=subscriber,
-        kind=Delivery.Kind.REPLY,
-        recipient=phone,
-        text=text,
-        # Ahead of newsletters: the citizen is looking at the chat right now.
-        priority=Priority.URGENT,
-    )
 
 
 def apply_message(channel: Channel, message: Message) -> InboundMessage | None:
@@ -51,31 +38,23 @@ def apply_message(channel: Channel, message: Message) -> InboundMessage | None:
         # Usernames without a shared number (2026) or junk: nothing we can subscribe.
         return None
     org = channel.organization
-    sent_at = _sent_at(message)
+    sent_at = _when(message.timestamp)
     text = message.body
-    parsed = DEFAULT_KEYWORDS.parse(text)
+    parsed = org.keywords.parse(text)
     evidence = {"wamid": message.id, "text": text[:200]}
-    source = ConsentEvent.Source.WHATSAPP
-
-    subscriber = Subscriber.objects.filter(organization=org, phone=phone).first()
-    if parsed and parsed.command == Command.SUBSCRIBE:
-        change = service.subscribe(org, phone, source=source, evidence=evidence, when=sent_at)
-        subscriber = change.subscriber
-        handling = H.SUBSCRIBE
-        answer = org.welcome_text if change.changed else org.already_text
-    elif parsed and parsed.command == Command.UNSUBSCRIBE:
-        change = service.unsubscribe(org, phone, source=source, evidence=evidence, when=sent_at)
-        subscriber = change.subscriber if change else subscriber
-        handling = H.UNSUBSCRIBE
-        answer = org.goodbye_text
+    outcome = chat.handle(org, phone, parsed, evidence=evidence, when=sent_at)
+    answer = outcome.reply
+    if parsed is not None:
+        handling = HANDLING.get(parsed.command, H.COMMAND)
     else:
         recent = timezone.now() - timedelta(hours=org.pointer_interval_hours)
         already_pointed = InboundMessage.objects.filter(
             organization=org, sender=phone, handling=H.POINTER, received_at__gte=recent
         ).exists()
         handling = H.IGNORED if already_pointed else H.POINTER
-        answer = None if already_pointed else org.pointer_text
+        answer = None if already_pointed else org.render(org.pointer_text)
 
+    subscriber = outcome.subscriber
     if subscriber is not None:
         Subscriber.objects.filter(pk=subscriber.pk).update(last_inbound_at=sent_at)
     inbound = InboundMessage.objects.create(
@@ -90,5 +69,22 @@ def apply_message(channel: Channel, message: Message) -> InboundMessage | None:
         handling=handling,
     )
     if answer:
-        reply(channel, phone, org.render(answer), subscriber)
+        reply(channel, phone, answer, subscriber)
     return inbound
+
+
+def apply_preference(channel: Channel, preference: UserPreference) -> None:
+    """Meta's own opt-out ('Stop promotions' in WhatsApp) unsubscribes, silently."""
+    if preference.value != "stop":
+        return
+    try:
+        phone = from_whatsapp_id(preference.wa_id)
+    except InvalidNumber:
+        return
+    service.unsubscribe(
+        channel.organization,
+        phone,
+        source=ConsentEvent.Source.PROVIDER,
+        evidence={"user_preferences": preference.category, "value": preference.value},
+        when=_when(preference.timestamp),
+    )

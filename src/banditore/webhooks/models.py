@@ -48,6 +48,7 @@ class InboundMessage(models.Model):
     class Handling(models.TextChoices):
         SUBSCRIBE = "subscribe", _("subscribe")
         UNSUBSCRIBE = "unsubscribe", _("unsubscribe")
+        COMMAND = "command", _("command answered")
         POINTER = "pointer", _("pointer sent")
         IGNORED = "ignored", _("ignored")
 

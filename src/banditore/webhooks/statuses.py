@@ -12,7 +12,7 @@ from banditore.broadcasts.models import Delivery
 from banditore.channels.models import Channel
 from banditore.channels.whatsapp.errors import Action, classify
 from banditore.channels.whatsapp.payloads import Status
-from banditore.dispatch.outcomes import mark_unreachable, pause_channel
+from banditore.dispatch.outcomes import OPTED_OUT, mark_unreachable, opt_out, pause_channel
 
 S = Delivery.Status
 # For each incoming status: the states a delivery may be in for it to apply.
@@ -82,7 +82,9 @@ def _apply_failure(channel, deliveries, status: Status, when: datetime) -> None:
     Delivery.objects.filter(id__in=delivery_ids).update(
         status=S.FAILED, failed_at=when, error_code=code, error_title=title
     )
-    if verdict.action == Action.RECIPIENT_PERMANENT:
+    if code == OPTED_OUT:
+        opt_out(delivery_ids, channel)
+    elif verdict.action == Action.RECIPIENT_PERMANENT:
         mark_unreachable(delivery_ids)
     elif verdict.action == Action.STOP_CHANNEL:
         pause_channel(channel.id, f"({code}) {title}")

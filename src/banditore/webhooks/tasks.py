@@ -10,7 +10,7 @@ from django_tasks import task
 from django_tasks_db.models import DBTaskResult
 
 from banditore.channels.whatsapp.payloads import Notification
-from banditore.webhooks.inbound import apply_message
+from banditore.webhooks.inbound import apply_message, apply_preference
 from banditore.webhooks.models import WebhookEvent
 from banditore.webhooks.statuses import apply_statuses
 
@@ -26,9 +26,12 @@ def apply_event(event: WebhookEvent) -> None:
     unknown = 0
     for entry in notification.entry:
         for change in entry.changes:
+            value = change.value
+            if change.field == "user_preferences":
+                for preference in value.user_preferences:
+                    apply_preference(event.channel, preference)
             if change.field != "messages":
                 continue
-            value = change.value
             for message in value.messages:
                 apply_message(event.channel, message)
             unknown += apply_statuses(event.channel, value.statuses)

@@ -11,6 +11,7 @@ from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
 from django_tasks_db.management.commands.db_worker import Worker
 
+from banditore.core import periodic
 from banditore.dispatch.dispatcher import Dispatcher
 from banditore.webhooks.models import WebhookEvent
 from banditore.webhooks.tasks import schedule_apply
@@ -29,6 +30,7 @@ def _due_webhooks() -> bool:
     )
     if due.exists():
         schedule_apply()
+    periodic.run_due()
     return True
 
 

@@ -1,0 +1,34 @@
+"""Periodic control-plane jobs, safe with any number of workers.
+
+Each job has one PeriodicJob row. A worker that finds it due moves `next_run_at` forward
+with a conditional UPDATE; only the worker whose UPDATE changed the row enqueues the task,
+so a job runs once per period however many workers tick.
+"""
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from banditore.core.models import PeriodicJob
+
+
+def _jobs():
+    from banditore.subscribers.tasks import purge_expired
+
+    return {"purge_expired": (timedelta(hours=24), purge_expired)}
+
+
+def run_due(now=None) -> list[str]:
+    """Enqueue every job whose time has come; return the names enqueued by this caller."""
+    now = now or timezone.now()
+    started = []
+    for name, (every, task) in _jobs().items():
+        # get_or_create survives a race with another worker creating the same row.
+        PeriodicJob.objects.get_or_create(name=name, defaults={"next_run_at": now})
+        won = PeriodicJob.objects.filter(name=name, next_run_at__lte=now).update(
+            next_run_at=now + every, last_run_at=now
+        )
+        if won:
+            task.enqueue()
+            started.append(name)
+    return started

@@ -1,0 +1,173 @@
+"""What the service answers on WhatsApp: one short reply per command, never a conversation.
+
+`handle` turns a citizen's message into subscription changes and at most one reply text.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.utils.translation import gettext as _
+
+from banditore.core.models import Organization
+from banditore.subscribers import privacy, service
+from banditore.subscribers.keywords import Command, Parsed, normalize
+from banditore.subscribers.models import ConsentEvent, Subscriber, Topic
+
+S = Subscriber.Status
+WHATSAPP = ConsentEvent.Source.WHATSAPP
+
+
+@dataclass(frozen=True)
+class Outcome:
+    subscriber: Subscriber | None
+    reply: str | None
+
+
+def _find(items, word: str):
+    """A topic or zone by its number (1-based), name or keyword, accent/case-insensitively."""
+    key = normalize(word)
+    for position, item in enumerate(items, start=1):
+        if key in (str(position), normalize(item.name), normalize(item.slug.replace("-", " "))):
+            return item
+    return None
+
+
+def _topic_list(org: Organization, subscriber: Subscriber | None) -> str:
+    chosen = set(subscriber.topics.values_list("id", flat=True)) if subscriber else set()
+    lines = [
+        f"{'✅' if topic.id in chosen else '▫️'} {n}. {topic.name}"
+        for n, topic in enumerate(org.topics.all(), start=1)
+    ]
+    return "\n".join(lines)
+
+
+def info_text(org: Organization, subscriber: Subscriber | None) -> str:
+    return _(
+        "%(name)s on WhatsApp: %(description)s. This number only sends news and does not "
+        "read messages.\n\nTopics:\n%(topics)s\n\nCommands: ISCRIVIMI to subscribe, "
+        "CANCELLAMI to leave, TEMI to choose topics, I MIEI DATI for your data.\n"
+        "Privacy notice: %(privacy)s"
+    ) % {
+        "name": org.name,
+        "description": org.description,
+        "topics": _topic_list(org, subscriber),
+        "privacy": org.privacy_notice_url or "-",
+    }
+
+
+def topics_text(org: Organization, subscriber: Subscriber | None) -> str:
+    text = _("Topics (✅ = you receive them):\n%(list)s\n\n") % {
+        "list": _topic_list(org, subscriber)
+    }
+    text += _(
+        "To choose write e.g. TEMI 1 3 (only those), TEMI TUTTI (all), or +VIABILITA -EVENTI."
+    )
+    if subscriber is None or subscriber.status != S.ACTIVE:
+        text += "\n" + _("You are not subscribed: write ISCRIVIMI to start.")
+    return text
+
+
+def _change_topics(org, subscriber, rest: str) -> tuple[list[Topic] | None, list[str]]:
+    """New topic set from 'TEMI 1 3', 'TEMI TUTTI' or '+X -Y'; unknown words reported."""
+    topics = list(org.topics.all())
+    if normalize(rest) in ("tutti", "tutto", "all"):
+        return topics, []
+    if rest.strip()[:1] in "+-" and rest.strip():
+        current = {t.id: t for t in subscriber.topics.all()}
+        unknown = []
+        for sign, word in re.findall(r"([+-])\s*([^+\-,;]+)", rest):
+            topic = _find(topics, word.strip())
+            if topic is None:
+                unknown.append(word.strip())
+            elif sign == "+":
+                current[topic.id] = topic
+            else:
+                current.pop(topic.id, None)
+        return list(current.values()), unknown
+    words = re.split(r"[\s,;]+", rest.strip())
+    chosen, unknown = {}, []
+    # Numbers are single words; names may be two ("protezione civile"): try pairs first.
+    i = 0
+    while i < len(words):
+        pair = " ".join(words[i : i + 2])
+        if i + 1 < len(words) and (topic := _find(topics, pair)):
+            chosen[topic.id] = topic
+            i += 2
+        elif topic := _find(topics, words[i]):
+            chosen[topic.id] = topic
+            i += 1
+        else:
+            unknown.append(words[i])
+            i += 1
+    return list(chosen.values()), unknown
+
+
+def _signup_extras(org, rest: str, subscriber: Subscriber | None):
+    """'Iscrivimi <code>', 'Iscrivimi <frazione>' or 'Iscrivimi viabilità eventi'."""
+    words = rest.strip()
+    if not words:
+        return None, None, False
+    code_ok = bool(
+        subscriber
+        and subscriber.confirmation_code
+        and words.replace(" ", "").upper() == subscriber.confirmation_code
+    )
+    if code_ok:
+        return None, None, True
+    zone = _find(list(org.zones.all()), words)
+    if zone is not None:
+        return zone, None, False
+    topics, unknown = _change_topics(org, subscriber or Subscriber(), words)
+    return None, (topics if topics and not unknown else None), False
+
+
+def handle(
+    org: Organization, phone: str, parsed: Parsed | None, *, evidence: dict, when: datetime
+) -> Outcome:
+    subscriber = Subscriber.objects.filter(organization=org, phone=phone).first()
+    command = parsed.command if parsed else None
+
+    if command == Command.SUBSCRIBE:
+        zone, topics, _code_ok = _signup_extras(org, parsed.rest, subscriber)
+        change = service.confirm_number(
+            org, phone, evidence=evidence, when=when, zone=zone, topics=topics
+        )
+        subscriber = change.subscriber
+        if subscriber.status == S.PENDING:
+            return Outcome(
+                subscriber,
+                _("Request received: the %(name)s will confirm your subscription soon.")
+                % {"name": org.name},
+            )
+        return Outcome(
+            subscriber, org.render(org.welcome_text if change.changed else org.already_text)
+        )
+
+    if command == Command.UNSUBSCRIBE:
+        change = service.unsubscribe(org, phone, source=WHATSAPP, evidence=evidence, when=when)
+        return Outcome(change.subscriber if change else None, org.render(org.goodbye_text))
+
+    if command == Command.INFO:
+        return Outcome(subscriber, info_text(org, subscriber))
+
+    if command == Command.MY_DATA:
+        if subscriber is None:
+            return Outcome(None, _("We hold no data about this number."))
+        return Outcome(subscriber, privacy.summary(subscriber))
+
+    if command == Command.TOPICS:
+        if subscriber is None or subscriber.status not in (S.ACTIVE, S.PENDING) or not parsed.rest:
+            return Outcome(subscriber, topics_text(org, subscriber))
+        topics, unknown = _change_topics(org, subscriber, parsed.rest)
+        if unknown:
+            return Outcome(
+                subscriber,
+                _("Unknown topic: %(words)s.") % {"words": ", ".join(unknown)}
+                + "\n\n"
+                + topics_text(org, subscriber),
+            )
+        service.set_topics(subscriber, topics, source=WHATSAPP, evidence=evidence)
+        return Outcome(subscriber, _("Done.") + " " + topics_text(org, subscriber))
+
+    return Outcome(subscriber, None)  # not a command: the caller decides about the pointer
