@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from banditore.sandbox import defaults
 
 from .harness import CITIZEN, FAST, run, running_sandbox, template_body, text_body, webhook_receiver
@@ -128,3 +130,15 @@ async def test_it_rejects_a_bad_inbound_request() -> None:
         reply = await sb.request("POST", "/_sandbox/inbound", token=None, json={"from": "+39"})
         assert reply.status == 400
         assert "text" in reply.json["error"]
+
+
+@run
+async def test_it_sends_no_stale_webhooks_after_a_reset() -> None:
+    slow = {"webhooks": {**FAST["webhooks"], "sent_after_ms": 100}}
+    async with webhook_receiver() as rx, running_sandbox(callback_url=rx.url, **slow) as sb:
+        await sb.send(template_body())
+        await sb.control("POST", "reset")
+        await asyncio.sleep(0.3)
+        assert rx.received == []
+        await sb.send(template_body())
+        await sb.wait_until(lambda: len(rx.statuses()) == 3)

@@ -34,6 +34,8 @@ class Sandbox:
         self.state.apply_config(config)
 
     def reset(self) -> None:
+        self.timeline.delays.cancel_all()
+        self.sender.clear()
         self.state.reset()
         self.faults.clear()
 

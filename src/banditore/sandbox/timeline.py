@@ -5,17 +5,73 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import secrets
 import time
+from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from banditore.sandbox.errors import webhook_error
 from banditore.sandbox.state import OutboundMessage, SandboxState
 from banditore.sandbox.webhooks import WebhookSender
 
+log = logging.getLogger(__name__)
+
 # Statuses only move forward; `failed` is terminal.
 RANK = {"accepted": 0, "sent": 1, "delivered": 2, "read": 3, "failed": 4}
+
+
+class DelayQueues:
+    """Deferred calls grouped by delay: one FIFO per distinct delay, one event-loop timer.
+
+    Every message schedules up to three stages, so thousands of timers are pending at load.
+    asyncio keeps timers in a heap whose comparisons run in Python; here calls with the same
+    delay are due in arrival order, so a deque per delay and a single wake-up suffice.
+    """
+
+    def __init__(self) -> None:
+        self._queues: dict[float, deque[tuple[float, Callable[..., None], tuple[Any, ...]]]] = {}
+        self._handle: asyncio.TimerHandle | None = None
+        self._wake_at = float("inf")
+
+    def call_later(self, delay_s: float, callback: Callable[..., None], *args: Any) -> None:
+        loop = asyncio.get_running_loop()
+        due = loop.time() + delay_s
+        queue = self._queues.get(delay_s)
+        if queue is None:
+            queue = self._queues[delay_s] = deque()
+        queue.append((due, callback, args))
+        if due < self._wake_at:
+            self._arm(loop, due)
+
+    def _arm(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+        self._wake_at = when
+        self._handle = loop.call_at(when, self._fire)
+
+    def _fire(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._handle, self._wake_at = None, float("inf")
+        now = loop.time()
+        for queue in list(self._queues.values()):
+            while queue and queue[0][0] <= now:
+                _, callback, args = queue.popleft()
+                try:
+                    callback(*args)
+                except Exception:  # one bad stage must not stall every other message
+                    log.exception("status timeline step failed")
+        heads = [q[0][0] for q in self._queues.values() if q]
+        if heads:
+            self._arm(loop, min(heads))
+
+    def cancel_all(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+        self._handle, self._wake_at = None, float("inf")
+        self._queues.clear()
 
 
 class Timeline:
@@ -23,13 +79,14 @@ class Timeline:
         self.state = state
         self.sender = sender
         self.rng = random.Random()
+        self.delays = DelayQueues()
 
     def start(self, message: OutboundMessage, failure: tuple[int, str | None] | None) -> None:
         delay = self.state.config.webhooks.sent_after_ms / 1000
-        asyncio.get_running_loop().call_later(delay, self._first, message, failure)
+        self.delays.call_later(delay, self._first, message, failure)
 
     def _later(self, delay_ms: float, callback: Any, *args: Any) -> None:
-        asyncio.get_running_loop().call_later(delay_ms / 1000, callback, *args)
+        self.delays.call_later(delay_ms / 1000, callback, *args)
 
     def _first(self, message: OutboundMessage, failure: tuple[int, str | None] | None) -> None:
         cfg = self.state.config.webhooks
@@ -77,6 +134,8 @@ class Timeline:
         if errors:
             message.errors = errors
         self.state.stats[f"status_{status}"] += 1
+        if not self.sender.has_callback(message.phone_number_id):
+            return
         self.sender.enqueue_status(
             message.phone_number_id, self.status_object(message, status, now, pricing, errors)
         )
