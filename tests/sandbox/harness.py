@@ -207,8 +207,19 @@ async def webhook_receiver() -> AsyncIterator[WebhookReceiver]:
             receiver.received.append(ReceivedWebhook(request.headers, body))
         return web.Response(status=status, text="ok")
 
+    async def handshake(request: web.Request) -> web.Response:
+        # Meta's GET verification, answered like a correct webhook endpoint does.
+        query = request.query
+        if (
+            query.get("hub.mode") == "subscribe"
+            and query.get("hub.verify_token") == defaults.VERIFY_TOKEN
+        ):
+            return web.Response(text=query.get("hub.challenge", ""))
+        return web.Response(status=403, text="forbidden")
+
     app = web.Application()
     app.router.add_post("/webhooks/whatsapp", handle)
+    app.router.add_get("/webhooks/whatsapp", handshake)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -70,7 +70,9 @@ class NumberConfig(_Strict):
     mps: float | None = Field(default=None, gt=0)
     quality_rating: Literal["GREEN", "YELLOW", "RED", "UNKNOWN"] = "GREEN"
     messaging_limit_tier: Tier | None = None
-    registered: bool = True
+    registered: bool = True  # False → every send fails with 133010
+    # A test number may message at most 5 allow-listed recipients (→ 131030); None = any.
+    allowed_recipients: list[str] | None = None
 
 
 class WebhookConfig(_Strict):
@@ -126,6 +128,12 @@ class LimitsConfig(_Strict):
     messaging_limit_error_code: int = 131048
     # Marketing templates a single user may receive per rolling 24 h (0 = no cap) → 131049.
     marketing_cap_per_user: int = Field(default=0, ge=0)
+    # Since 2025-04-01 Meta delivers no marketing templates to US (+1) numbers → 131049.
+    us_marketing_pause: bool = True
+    # Per-recipient profiles (numbers in any format).
+    marketing_opted_out: list[str] = Field(default_factory=list)  # → 131050 on marketing
+    experiment_group: list[str] = Field(default_factory=list)  # → 130472 on marketing
+    read_receipts_off: list[str] = Field(default_factory=list)  # never `read`
 
 
 class SandboxConfig(_Strict):
@@ -134,6 +142,8 @@ class SandboxConfig(_Strict):
     latency_ms: float = Field(default=0, ge=0)
     api_version: str = defaults.API_VERSION
     access_token: str = defaults.ACCESS_TOKEN
+    # More tokens and what they are: "valid", "expired" (190/463) or "no_permission" (10).
+    tokens: dict[str, Literal["valid", "expired", "no_permission"]] = Field(default_factory=dict)
     app_secret: str = defaults.APP_SECRET
     verify_token: str = defaults.VERIFY_TOKEN
     # Where webhooks go for numbers without their own callback URL; empty = nowhere.

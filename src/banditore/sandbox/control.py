@@ -5,9 +5,11 @@ local test tool, bound to 127.0.0.1 by default)."""
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 from aiohttp import web
 from pydantic import ValidationError
 
@@ -82,8 +84,11 @@ async def inbound(request: web.Request, sandbox: Sandbox) -> web.Response:
     sender, text = data.get("from"), data.get("text")
     if not isinstance(sender, str) or not sender:
         raise ControlError("'from' is required, e.g. \"+393331234567\"")
-    if not isinstance(text, str) or not text:
-        raise ControlError("'text' is required")
+    reply = _reply_part(data)
+    if reply is not None:
+        text = reply[2]
+    elif not isinstance(text, str) or not text:
+        raise ControlError("'text' is required (or 'button' / 'button_reply' / 'list_reply')")
     wa_id = normalise_lenient(sender)
     number = _number(sandbox, data.get("phone_number_id"))
     name = data.get("name") or "Cittadino"
@@ -93,7 +98,7 @@ async def inbound(request: web.Request, sandbox: Sandbox) -> web.Response:
         phone_number_id=number.config.phone_number_id,
         sender=wa_id,
         name=str(name),
-        type="text",
+        type=reply[0] if reply else "text",
         text=text,
         timestamp=now,
         context_id=data.get("context_id"),
@@ -107,6 +112,9 @@ async def inbound(request: web.Request, sandbox: Sandbox) -> web.Response:
         "type": "text",
         "text": {"body": text},
     }
+    if reply is not None:
+        del payload["text"]
+        payload["type"], payload[reply[0]] = reply[0], reply[1]
     if message.context_id:
         payload["context"] = {"from": number.config.display_phone_number, "id": message.context_id}
     contact: dict[str, Any] = {"profile": {"name": message.name}, "wa_id": wa_id}
@@ -117,6 +125,94 @@ async def inbound(request: web.Request, sandbox: Sandbox) -> web.Response:
     sandbox.sender.enqueue_message(number.config.phone_number_id, payload, contact)
     sandbox.state.stats["inbound_messages"] += 1
     return _json({"id": message.id})
+
+
+def _reply_part(data: dict[str, Any]) -> tuple[str, dict[str, Any], str] | None:
+    """A tap instead of typed text: (message type, its object, the text a human sees).
+
+    `button` = a template quick-reply button (`{"payload", "text"}`); `button_reply` and
+    `list_reply` = answers to interactive messages (`{"id", "title"}`, list rows may add
+    `description`). Meta sends these with `context` pointing at the business's message.
+    """
+    if isinstance(data.get("button"), dict):
+        button = data["button"]
+        if not button.get("text"):
+            raise ControlError("'button' needs 'text' (and usually 'payload')")
+        return (
+            "button",
+            {"payload": button.get("payload", button["text"]), "text": button["text"]},
+            button["text"],
+        )
+    for kind in ("button_reply", "list_reply"):
+        part = data.get(kind)
+        if isinstance(part, dict):
+            if not part.get("id") or not part.get("title"):
+                raise ControlError(f"'{kind}' needs 'id' and 'title'")
+            return "interactive", {"type": kind, kind: part}, part["title"]
+    return None
+
+
+@control_endpoint
+async def user_preferences(request: web.Request, sandbox: Sandbox) -> web.Response:
+    """A citizen taps "Stop promotions" (or resumes): `{"from", "value": "stop"|"resume"}`.
+    Later marketing sends fail with 131050; a `user_preferences` webhook tells the business."""
+    data = await _body(request)
+    value = data.get("value")
+    if value not in ("stop", "resume"):
+        raise ControlError("'value' must be 'stop' or 'resume'")
+    wa_id = normalise_lenient(str(data.get("from", "")))
+    number = _number(sandbox, data.get("phone_number_id"))
+    if value == "stop":
+        sandbox.state.marketing_opted_out.add(wa_id)
+    else:
+        sandbox.state.marketing_opted_out.discard(wa_id)
+    now = int(time.time())
+    webhook_value: dict[str, Any] = {
+        "messaging_product": "whatsapp",
+        "metadata": {
+            "display_phone_number": number.config.display_phone_number,
+            "phone_number_id": number.config.phone_number_id,
+        },
+        "contacts": [{"wa_id": wa_id}],
+        "user_preferences": [
+            {
+                "wa_id": wa_id,
+                "detail": "User requested to stop marketing messages"
+                if value == "stop"
+                else "User requested to resume marketing messages",
+                "category": "marketing_messages",
+                "value": value,
+                "timestamp": now,
+            }
+        ],
+    }
+    sandbox.sender.enqueue_field(number.config.waba_id, "user_preferences", webhook_value, now)
+    return _json({"success": True})
+
+
+@control_endpoint
+async def verify_callback(request: web.Request, sandbox: Sandbox) -> web.Response:
+    """Meta's GET handshake against a number's callback URL (reference §4.2)."""
+    data = await _body(request)
+    number = _number(sandbox, data.get("phone_number_id"))
+    url = number.callback_url
+    if not url:
+        raise ControlError("this number has no callback URL")
+    challenge = str(secrets.randbelow(10**10))
+    params = {
+        "hub.mode": "subscribe",
+        "hub.challenge": challenge,
+        "hub.verify_token": str(data.get("verify_token", sandbox.state.config.verify_token)),
+    }
+    try:
+        async with aiohttp.ClientSession() as session, session.get(url, params=params) as resp:
+            body = await resp.text()
+            status = resp.status
+    except (aiohttp.ClientError, OSError) as exc:
+        return _json({"verified": False, "error": str(exc)})
+    return _json(
+        {"verified": status == 200 and body == challenge, "status": status, "body": body[:200]}
+    )
 
 
 # --- look at what citizens received ------------------------------------------------------------

@@ -79,7 +79,7 @@ def error_response(request: web.Request, sandbox: Sandbox, error: GraphError) ->
     return graph_json(error.envelope(), status=status, headers=headers)
 
 
-def check_token(request: web.Request, expected: str) -> None:
+def check_token(request: web.Request, expected: str, others: dict[str, str] | None = None) -> None:
     header = request.headers.get("Authorization")
     token = None
     if header:
@@ -89,8 +89,21 @@ def check_token(request: web.Request, expected: str) -> None:
         token = request.query.get("access_token")
     if token is None:
         raise invalid_token(missing=True)
-    if not secrets.compare_digest(token.encode(), expected.encode()):
-        raise invalid_token(missing=False)
+    if secrets.compare_digest(token.encode(), expected.encode()):
+        return
+    kind = others.get(token) if others else None
+    if kind == "valid":
+        return
+    if kind == "expired":
+        raise GraphError(
+            190,
+            message="Error validating access token: Session has expired.",
+            subcode=463,
+            with_error_data=False,
+        )
+    if kind == "no_permission":
+        raise GraphError(10, message="(#10) Application does not have permission for this action")
+    raise invalid_token(missing=False)
 
 
 def graph_endpoint(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
@@ -109,7 +122,8 @@ def graph_endpoint(handler: Handler) -> Callable[[web.Request], Awaitable[web.St
                 fault_response = await sandbox.faults.apply(request)
                 if fault_response is not None:
                     return fault_response
-            check_token(request, sandbox.state.config.access_token)
+            config = sandbox.state.config
+            check_token(request, config.access_token, config.tokens)
             response = await handler(request, sandbox)
         except GraphError as error:
             return error_response(request, sandbox, error)

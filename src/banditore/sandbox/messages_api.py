@@ -12,6 +12,7 @@ from aiohttp import web
 from banditore.sandbox.errors import GraphError, invalid_parameter, unknown_object
 from banditore.sandbox.graph_http import graph_json
 from banditore.sandbox.ids import new_wamid
+from banditore.sandbox.phones import normalise_lenient
 from banditore.sandbox.state import NumberState, OutboundMessage
 from banditore.sandbox.validation import SendRequest, parse_read_receipt, parse_send
 
@@ -52,6 +53,9 @@ async def send_message(request: web.Request, sandbox: Sandbox) -> web.Response:
             number.config.phone_number_id, media_id
         ),
     )
+    allowed = number.config.allowed_recipients
+    if allowed is not None and send.wa_id not in {normalise_lenient(n) for n in allowed}:
+        raise GraphError(131030)
     now_mono = time.monotonic()
     if not number.bucket.take(now_mono):
         raise GraphError(130429, subcode=2494055)
@@ -103,6 +107,14 @@ def _async_failure(
     window_open = number.window_open(send.wa_id, now, limits.window_seconds)
     if send.wa_id in state.not_on_whatsapp:
         return (131026, None), window_open
+    marketing = send.template is not None and send.template.config.category == "MARKETING"
+    if marketing:
+        if send.wa_id in state.marketing_opted_out:
+            return (131050, None), window_open
+        if send.wa_id in state.experiment_group:
+            return (130472, None), window_open
+        if limits.us_marketing_pause and send.wa_id.startswith("1"):
+            return (131049, "Marketing templates are not delivered to US numbers."), window_open
     if send.needs_open_window and not window_open:
         return (131047, None), window_open
     if window_open:
@@ -115,7 +127,7 @@ def _async_failure(
             raise GraphError(code, details)
         return (code, details), window_open
     number.business_initiated[send.wa_id] = now
-    if send.template is not None and send.template.config.category == "MARKETING":
+    if marketing:
         if not number.marketing_allows(send.wa_id, now, limits.marketing_cap_per_user):
             return (131049, None), window_open
         number.note_marketing(send.wa_id, now)

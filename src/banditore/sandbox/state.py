@@ -165,13 +165,21 @@ class SandboxState:
         self.outbound_by_id: dict[str, OutboundMessage] = {}
         self.inbound: dict[str, list[InboundMessage]] = {}
         self.inbound_by_id: dict[str, InboundMessage] = {}
-        self.not_on_whatsapp = self._not_on_whatsapp(config)
+        self._profiles(config)
         self.stats: Counter[str] = Counter()
         self.started_at = time.time()
 
-    @staticmethod
-    def _not_on_whatsapp(config: SandboxConfig) -> frozenset[str]:
-        return frozenset(normalise_lenient(n) for n in config.limits.not_on_whatsapp)
+    def _profiles(self, config: SandboxConfig) -> None:
+        """Per-recipient facts from the config, as sets of digits for O(1) checks."""
+        limits = config.limits
+
+        def digits(numbers: list[str]) -> set[str]:
+            return {normalise_lenient(n) for n in numbers}
+
+        self.not_on_whatsapp = digits(limits.not_on_whatsapp)
+        self.marketing_opted_out = digits(limits.marketing_opted_out)
+        self.experiment_group = digits(limits.experiment_group)
+        self.read_receipts_off = digits(limits.read_receipts_off)
 
     def number_for_waba(self, waba_id: str) -> list[NumberState]:
         return [n for n in self.numbers.values() if n.config.waba_id == waba_id]
@@ -193,7 +201,7 @@ class SandboxState:
         for phone_number_id in list(self.numbers):
             if phone_number_id not in seen:
                 del self.numbers[phone_number_id]
-        self.not_on_whatsapp = self._not_on_whatsapp(config)
+        self._profiles(config)
 
     def record_outbound(self, message: OutboundMessage) -> None:
         self.outbound.setdefault(message.to, []).append(message)

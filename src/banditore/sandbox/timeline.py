@@ -127,6 +127,8 @@ class Timeline:
     ) -> None:
         if message.status == "failed":
             return  # e.g. a reset or a fault marked it failed meanwhile
+        if status == "read" and message.to in self.state.read_receipts_off:
+            return  # the user turned read receipts off: Meta never reports `read`
         now = time.time()
         message.history.append((status, int(now)))
         if RANK[status] > RANK[message.status]:
