@@ -1,6 +1,7 @@
 """Helpers to play a citizen writing to the comune, through the real webhook processing."""
 
 import itertools
+import time
 import json
 
 from banditore.broadcasts.models import Delivery
@@ -27,7 +28,7 @@ def write(channel, phone: str, text: str) -> str | None:
                                 {
                                     "from": phone.lstrip("+"),
                                     "id": f"wamid.test{next(_ids)}",
-                                    "timestamp": "1767225600",
+                                    "timestamp": str(int(time.time())),
                                     "type": "text",
                                     "text": {"body": text},
                                 }
