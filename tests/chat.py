@@ -1,8 +1,8 @@
 """Helpers to play a citizen writing to the comune, through the real webhook processing."""
 
 import itertools
-import time
 import json
+import time
 
 from banditore.broadcasts.models import Delivery
 from banditore.webhooks.models import WebhookEvent
