@@ -1,0 +1,53 @@
+"""Run every benchmark in bench/ and write bench/results.json.
+
+Each bench_*.py prints one JSON object per figure on stdout:
+{"name": ..., "value": ..., "unit": ..., "target": ..., "pass": ...}. Figures are ratios or
+rates measured on this machine; compare them with their targets, not with other machines.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def figures(script: Path) -> list[dict]:
+    print(f"== {script.name}", file=sys.stderr, flush=True)
+    done = subprocess.run(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, text=True, timeout=1800
+    )
+    found = []
+    for line in done.stdout.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                figure = json.loads(line)
+            except ValueError:
+                continue
+            if "name" in figure and "value" in figure:
+                found.append(figure)
+    if done.returncode != 0 or not found:
+        found.append(
+            {"name": script.stem, "value": None, "unit": "", "target": None, "pass": False,
+             "error": f"exit code {done.returncode}, {len(found)} figures"}
+        )  # fmt: skip
+    return found
+
+
+def main() -> int:
+    results = {}
+    for script in sorted(HERE.glob("bench_*.py")):
+        for figure in figures(script):
+            name = figure.pop("name")
+            results[name] = figure
+            mark = "ok " if figure.get("pass") else "FAIL"
+            print(f"{mark} {name}: {figure.get('value')} {figure.get('unit')} "
+                  f"(target {figure.get('target')})")  # fmt: skip
+    (HERE / "results.json").write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    return 0 if all(f.get("pass") for f in results.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
