@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "banditore.subscribers",
     "banditore.broadcasts",
     "banditore.webhooks",
+    "banditore.public",
 ]
 
 MIDDLEWARE = [

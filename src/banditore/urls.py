@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from banditore.subscribers import views as subscriber_views
 from banditore.webhooks import views as webhook_views
@@ -12,4 +12,5 @@ urlpatterns = [
         webhook_views.whatsapp_webhook,
         name="whatsapp-webhook",
     ),
+    path("", include("banditore.public.urls")),
 ]

@@ -1,0 +1,91 @@
+"""The web sign-up form: what a citizen types, checked and normalised before the service sees it."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from banditore.core.models import Organization
+from banditore.core.phone import InvalidNumber, to_e164
+
+# Anything longer is not a phone number, however it is spaced.
+PHONE_MAX_LENGTH = 32
+
+
+class SignupForm(forms.Form):
+    phone = forms.CharField(
+        label=_("Mobile number with WhatsApp"),
+        help_text=_(
+            "For example 333 123 4567. From a foreign number, start with the country code, "
+            "e.g. +41 79 123 45 67."
+        ),
+        max_length=PHONE_MAX_LENGTH,
+        error_messages={
+            "required": _("Enter your mobile number."),
+            "max_length": _("This is too long for a phone number."),
+        },
+        widget=forms.TextInput(
+            attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel", "spellcheck": "false"}
+        ),
+    )
+    topics = forms.ModelMultipleChoiceField(
+        label=_("Topics"),
+        help_text=_("Tick the topics you want. If you tick none, you receive all of them."),
+        queryset=None,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"invalid_choice": _("Choose the topics from the list.")},
+    )
+    zone = forms.ModelChoiceField(
+        label=_("Area where you live (optional)"),
+        help_text=_("You will also get the news for that area."),
+        queryset=None,
+        required=False,
+        empty_label=_("None: only news for the whole comune"),
+        error_messages={"invalid_choice": _("Choose the area from the list.")},
+    )
+    name = forms.CharField(
+        label=_("Name (optional)"),
+        help_text=_("Only so the comune's staff can recognise your sign-up."),
+        max_length=100,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    privacy = forms.BooleanField(
+        # The label holds a link to the notice, so the template writes it.
+        label=_("I have read the privacy notice"),
+        error_messages={
+            "required": _("To sign up, confirm that you have read the privacy notice.")
+        },
+    )
+    # The honeypot: hidden from people (and from screen readers), filled in by bots.
+    website = forms.CharField(
+        label=_("Leave this field empty"),
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+    )
+
+    def __init__(self, *args, organization: Organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.organization = organization
+        self.fields["topics"].queryset = organization.topics.all()
+        zones = organization.zones.all()
+        if zones.exists():
+            self.fields["zone"].queryset = zones
+        else:
+            del self.fields["zone"]
+
+    def clean_phone(self) -> str:
+        try:
+            return to_e164(self.cleaned_data["phone"])
+        except InvalidNumber:
+            raise forms.ValidationError(
+                _(
+                    "This does not look like a valid phone number. Write it as on your phone, "
+                    "e.g. 333 123 4567, or with the country code, e.g. +41 79 123 45 67."
+                ),
+                code="invalid",
+            ) from None
+
+    @property
+    def is_bot(self) -> bool:
+        """A person never sees the honeypot, so anything in it was typed by a program."""
+        return bool(self.cleaned_data.get("website", "").strip())
