@@ -142,3 +142,12 @@ async def test_it_sends_no_stale_webhooks_after_a_reset() -> None:
         assert rx.received == []
         await sb.send(template_body())
         await sb.wait_until(lambda: len(rx.statuses()) == 3)
+
+
+@run
+async def test_it_forgets_the_oldest_messages_beyond_its_memory_bound() -> None:
+    async with running_sandbox(max_stored_messages=3) as sb:
+        for i in range(5):
+            await sb.send(template_body(to=f"+3933340000{i:02d}"))
+        assert await sb.received("+393334000000") == []
+        assert len(await sb.control("GET", "messages")) == 3

@@ -152,6 +152,9 @@ class SandboxConfig(_Strict):
     templates: list[TemplateConfig] = Field(default_factory=lambda: [default_template()])
     webhooks: WebhookConfig = Field(default_factory=WebhookConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    # Messages kept for /_sandbox/messages; the oldest are forgotten beyond this (memory bound
+    # for long benchmarks; their status timelines still run).
+    max_stored_messages: int = Field(default=200_000, ge=1)
     # HTTP status per error code, overriding the older Meta table (reference §3.3).
     error_http_status: dict[int, int] = Field(default_factory=dict)
 

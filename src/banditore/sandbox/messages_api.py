@@ -134,24 +134,28 @@ def _async_failure(
     return None, window_open
 
 
+# Pricing objects are shared, never mutated: one per kind instead of one per message.
+_FREE_SERVICE = {
+    "billable": False,
+    "pricing_model": "PMP",
+    "type": "free_customer_service",
+    "category": "service",
+}
+_FREE_UTILITY = {**_FREE_SERVICE, "category": "utility"}
+_REGULAR = {
+    c: {"billable": True, "pricing_model": "PMP", "type": "regular", "category": c}
+    for c in ("utility", "marketing", "authentication")
+}
+
+
 def _pricing(send: SendRequest, window_open: bool) -> dict[str, Any]:
     """Per-message pricing as reported from 2025-07-01 (reference §4.5, §5.6)."""
     if send.template is None:
-        return {
-            "billable": False,
-            "pricing_model": "PMP",
-            "type": "free_customer_service",
-            "category": "service",
-        }
+        return _FREE_SERVICE
     category = send.template.config.category.lower()
     if window_open and category == "utility":
-        return {
-            "billable": False,
-            "pricing_model": "PMP",
-            "type": "free_customer_service",
-            "category": category,
-        }
-    return {"billable": True, "pricing_model": "PMP", "type": "regular", "category": category}
+        return _FREE_UTILITY
+    return _REGULAR[category]
 
 
 def _mark_read(sandbox: Sandbox, body: dict[str, Any]) -> web.Response:

@@ -163,6 +163,7 @@ class SandboxState:
         self.media = MediaStore()
         self.outbound: dict[str, list[OutboundMessage]] = {}
         self.outbound_by_id: dict[str, OutboundMessage] = {}
+        self._outbound_order: deque[OutboundMessage] = deque()
         self.inbound: dict[str, list[InboundMessage]] = {}
         self.inbound_by_id: dict[str, InboundMessage] = {}
         self._profiles(config)
@@ -206,6 +207,15 @@ class SandboxState:
     def record_outbound(self, message: OutboundMessage) -> None:
         self.outbound.setdefault(message.to, []).append(message)
         self.outbound_by_id[message.id] = message
+        self._outbound_order.append(message)
+        if len(self._outbound_order) > self.config.max_stored_messages:
+            oldest = self._outbound_order.popleft()
+            self.outbound_by_id.pop(oldest.id, None)
+            items = self.outbound.get(oldest.to)
+            if items:
+                items.remove(oldest)
+                if not items:
+                    del self.outbound[oldest.to]
 
     def record_inbound(self, message: InboundMessage) -> None:
         self.inbound.setdefault(message.sender, []).append(message)
@@ -219,6 +229,7 @@ class SandboxState:
         self.media.clear()
         self.outbound.clear()
         self.outbound_by_id.clear()
+        self._outbound_order.clear()
         self.inbound.clear()
         self.inbound_by_id.clear()
         self.stats.clear()
