@@ -32,7 +32,10 @@ class SignupForm(forms.Form):
         queryset=None,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        error_messages={"invalid_choice": _("Choose the topics from the list.")},
+        error_messages={
+            "invalid_choice": _("Choose the topics from the list."),
+            "invalid_pk_value": _("Choose the topics from the list."),
+        },
     )
     zone = forms.ModelChoiceField(
         label=_("Area where you live (optional)"),

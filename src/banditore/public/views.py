@@ -115,6 +115,7 @@ def signup(request: HttpRequest, slug: str | None = None) -> HttpResponse:
     if request.method == "POST":
         ip = client_ip(request)
         if over_rate_limit(ip):
+            context["number"] = confirmation.channel_number(org)
             response = render(request, "public/rate_limited.html", context, status=429)
             response["Retry-After"] = str(int(RATE_WINDOW.total_seconds()))
             return response
@@ -195,12 +196,14 @@ def signup_done(request: HttpRequest, token: str, slug: str | None = None) -> Ht
         code=code,
         message=confirmation.signup_message(code),
         number=number,
-        last_digits=ticket.last_digits or (subscriber.phone[-4:] if subscriber else ""),
+        last_digits=ticket.last_digits
+        or (confirmation.last_digits(subscriber.phone) if subscriber else ""),
     )
     if state == "pending" and number:
         link = confirmation.whatsapp_link(number, code)
         context.update(
             whatsapp_link=link,
+            # segno's own SVG markup; it escapes the title itself.
             qr=mark_safe(
                 confirmation.qr_svg(link, _("QR code that opens WhatsApp with the message"))
             ),
@@ -215,5 +218,6 @@ def privacy(request: HttpRequest, slug: str | None = None) -> HttpResponse:
         return chooser
     html, sha256 = notice(org)
     context = _base_context(org, slug)
+    # Rendered by our template with autoescape on, so already safe.
     context.update(notice=mark_safe(html), notice_sha256=sha256)
     return render(request, "public/privacy.html", context)
