@@ -46,7 +46,7 @@ def test_the_new_owner_requeues_what_a_dead_dispatcher_had_claimed(comune):
         Delivery.objects.create(organization=comune, channel=channel, recipient=f"+39333000000{i}")
     claimed = queries.claim(channel.pk, "dead", priority=2, after_id=0, limit=2)
     assert len(claimed) == 2
-    assert queries.reclaim_orphans(channel.pk, "alive") == 2
+    assert queries.reclaim_orphans(channel.pk) == 2
     assert Delivery.objects.filter(status="queued").count() == 3
 
 

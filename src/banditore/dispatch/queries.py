@@ -31,11 +31,20 @@ WHERE c.status = 'active' AND EXISTS (
 """
 
 # -- name: reclaim-orphans
-# Deliveries a dead dispatcher had claimed but never reported go back to the queue. The few
-# that were in flight may reach the citizen twice: at-least-once, as emergencies prefer.
+# Run by a dispatcher as it starts draining a channel it just leased: nobody else may be
+# sending on it now, so whatever is still 'sending' belongs to a dead (or stalled) one and
+# goes back to the queue. The few that were in flight may reach the citizen twice:
+# at-least-once, as emergencies prefer.
 RECLAIM_ORPHANS = """
 UPDATE broadcasts_delivery SET status = 'queued', claimed_by = ''
-WHERE channel_id = %s AND status = 'sending' AND claimed_by <> %s
+WHERE channel_id = %s AND status = 'sending'
+"""
+
+# -- name: unclaim
+# Claimed but never sent (the pump stopped first): back to the queue, the attempt unspent.
+UNCLAIM = """
+UPDATE broadcasts_delivery SET status = 'queued', claimed_by = '', attempts = attempts - 1
+WHERE id = %s AND status = 'sending'
 """
 
 # -- name: claim
@@ -116,10 +125,15 @@ def channels_with_work() -> list[tuple[int, str]]:
         return list(cur.fetchall())
 
 
-def reclaim_orphans(channel_id: int, owner: str) -> int:
+def reclaim_orphans(channel_id: int) -> int:
     with connection.cursor() as cur:
-        cur.execute(RECLAIM_ORPHANS, [channel_id, owner])
+        cur.execute(RECLAIM_ORPHANS, [channel_id])
         return cur.rowcount
+
+
+def unclaim(ids: list[int]) -> None:
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.executemany(UNCLAIM, [[i] for i in ids])
 
 
 def claim(channel_id: int, owner: str, priority: int, after_id: int, limit: int) -> list[Claimed]:
