@@ -1,6 +1,7 @@
 """The web sign-up form: what a citizen types, checked and normalised before the service sees it."""
 
 from django import forms
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from banditore.core.models import Organization
@@ -8,14 +9,22 @@ from banditore.core.phone import InvalidNumber, to_e164
 
 # Anything longer is not a phone number, however it is spaced.
 PHONE_MAX_LENGTH = 32
+# Shown in the texts; no-break spaces keep each on one line. Kept out of the msgids:
+# gettext's extractor would store the escape sequence there, not the character.
+MOBILE_EXAMPLE = "333\u00a0123\u00a04567"
+FOREIGN_EXAMPLE = "+41\u00a079\u00a0123\u00a045\u00a067"
 
 
 class SignupForm(forms.Form):
     phone = forms.CharField(
         label=_("Mobile number with WhatsApp"),
-        help_text=_(
-            "For example 333 123 4567. From a foreign number, start with the country code, "
-            "e.g. +41 79 123 45 67."
+        help_text=format_lazy(
+            _(
+                "For example {mobile}. From a foreign number, start with the country code, "
+                "e.g. {foreign}."
+            ),
+            mobile=MOBILE_EXAMPLE,
+            foreign=FOREIGN_EXAMPLE,
         ),
         max_length=PHONE_MAX_LENGTH,
         error_messages={
@@ -42,7 +51,7 @@ class SignupForm(forms.Form):
         help_text=_("You will also get the news for that area."),
         queryset=None,
         required=False,
-        empty_label=_("None: only news for the whole comune"),
+        empty_label=_("None (the whole comune)"),
         error_messages={"invalid_choice": _("Choose the area from the list.")},
     )
     name = forms.CharField(
@@ -83,9 +92,10 @@ class SignupForm(forms.Form):
             raise forms.ValidationError(
                 _(
                     "This does not look like a valid phone number. Write it as on your phone, "
-                    "e.g. 333 123 4567, or with the country code, e.g. +41 79 123 45 67."
+                    "e.g. %(mobile)s, or with the country code, e.g. %(foreign)s."
                 ),
                 code="invalid",
+                params={"mobile": MOBILE_EXAMPLE, "foreign": FOREIGN_EXAMPLE},
             ) from None
 
     @property
