@@ -65,6 +65,24 @@ def template_payload(
     return payload
 
 
+class TemplateBody:
+    """A template message's JSON with only the recipient left to fill in.
+
+    A broadcast sends the same request to everyone but the `to`, so it is serialised once;
+    the recipient is E.164 and the callback an id, so neither needs JSON escaping.
+    """
+
+    def __init__(self, name: str, language: str, params: list[str]):
+        template = template_payload("", name, language, params)["template"]
+        self.prefix = (
+            '{"messaging_product":"whatsapp","recipient_type":"individual","type":"template",'
+            f'"template":{json.dumps(template, separators=(",", ":"))},"to":"'
+        )
+
+    def render(self, to: str, callback: str) -> bytes:
+        return f'{self.prefix}{to}","biz_opaque_callback_data":"{callback}"}}'.encode()
+
+
 @dataclass(frozen=True)
 class SendResult:
     wamid: str | None = None
@@ -81,9 +99,12 @@ class WhatsAppClient:
         }
         self.timeout = aiohttp.ClientTimeout(total=timeout)
 
-    async def send(self, payload: dict) -> SendResult:
+    async def send(self, payload: dict | bytes) -> SendResult:
         """POST one message. Never raises for provider or network trouble: returns it."""
-        data = json.dumps(payload, separators=(",", ":")).encode()
+        if isinstance(payload, dict):
+            data = json.dumps(payload, separators=(",", ":")).encode()
+        else:
+            data = payload
         try:
             async with self.session.post(
                 self.url, data=data, headers=self.headers, timeout=self.timeout

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django_tasks_db.management.commands.db_worker import Worker
 
 from banditore.core import periodic
+from banditore.dispatch import dispatcher
 from banditore.dispatch.dispatcher import Dispatcher
 from banditore.webhooks.models import WebhookEvent
 from banditore.webhooks.tasks import schedule_apply
@@ -57,7 +58,7 @@ class Command(BaseCommand):
         thread.start()
         self.stdout.write(_("Worker %s started (tasks + dispatcher)") % worker_id)
         try:
-            asyncio.run(self.main(worker_id, not no_dispatch))
+            dispatcher.run(self.main(worker_id, not no_dispatch))
         finally:
             tasks.running = False
             thread.join(timeout=10)
