@@ -4,13 +4,13 @@ The service never enters a conversation: each message gets at most one automatic
 and the pointer at most once per number per `pointer_interval_hours`.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from django.utils import timezone
 
 from banditore.broadcasts.direct import reply
 from banditore.channels.models import Channel
-from banditore.channels.whatsapp.payloads import Message, UserPreference
+from banditore.channels.whatsapp.payloads import Message, UserPreference, moment
 from banditore.core.phone import InvalidNumber, from_whatsapp_id
 from banditore.subscribers import chat, service
 from banditore.subscribers.keywords import Command
@@ -19,13 +19,6 @@ from banditore.webhooks.models import InboundMessage
 
 H = InboundMessage.Handling
 HANDLING = {Command.SUBSCRIBE: H.SUBSCRIBE, Command.UNSUBSCRIBE: H.UNSUBSCRIBE}
-
-
-def _when(timestamp: str) -> datetime:
-    try:
-        return datetime.fromtimestamp(int(timestamp), tz=UTC)
-    except (ValueError, OverflowError):
-        return timezone.now()
 
 
 def apply_message(channel: Channel, message: Message) -> InboundMessage | None:
@@ -38,7 +31,7 @@ def apply_message(channel: Channel, message: Message) -> InboundMessage | None:
         # Usernames without a shared number (2026) or junk: nothing we can subscribe.
         return None
     org = channel.organization
-    sent_at = _when(message.timestamp)
+    sent_at = moment(message.timestamp)
     text = message.body
     parsed = org.keywords.parse(text)
     evidence = {"wamid": message.id, "text": text[:200]}
@@ -86,5 +79,5 @@ def apply_preference(channel: Channel, preference: UserPreference) -> None:
         phone,
         source=ConsentEvent.Source.PROVIDER,
         evidence={"user_preferences": preference.category, "value": preference.value},
-        when=_when(preference.timestamp),
+        when=moment(preference.timestamp),
     )

@@ -4,14 +4,14 @@ Webhooks repeat and arrive out of order, so each update names the states it may 
 applying the same status twice, or an older one after a newer, changes nothing.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 
 from banditore.broadcasts.models import Delivery
 from banditore.channels.models import Channel
 from banditore.channels.whatsapp.errors import Action, classify
-from banditore.channels.whatsapp.payloads import Status
+from banditore.channels.whatsapp.payloads import Status, moment
 from banditore.dispatch.outcomes import OPTED_OUT, mark_unreachable, opt_out, pause_channel
 
 S = Delivery.Status
@@ -24,13 +24,6 @@ MOVES_FROM = {
 }
 STAMP = {"sent": "sent_at", "delivered": "delivered_at", "read": "read_at", "failed": "failed_at"}
 MAX_ATTEMPTS = 6
-
-
-def _when(status: Status) -> datetime:
-    try:
-        return datetime.fromtimestamp(int(status.timestamp), tz=UTC)
-    except (ValueError, OverflowError):
-        return timezone.now()
 
 
 def apply_statuses(channel: Channel, statuses: list[Status]) -> int:
@@ -47,7 +40,7 @@ def apply_statuses(channel: Channel, statuses: list[Status]) -> int:
             unknown += 1
             continue
         deliveries = Delivery.objects.filter(channel=channel, wamid=status.id)
-        when = _when(status)
+        when = moment(status.timestamp)
         if status.status == "failed":
             _apply_failure(channel, deliveries, status, when)
             continue

@@ -5,7 +5,17 @@ missing optional ones default. Timestamps arrive as strings in messages and stat
 ints elsewhere, so numbers are accepted where a string is expected.
 """
 
+from datetime import UTC, datetime
+
 from pydantic import BaseModel, ConfigDict, Field
+
+
+def moment(timestamp: str) -> datetime:
+    """Meta's unix-seconds timestamp as an aware datetime; now, if it is unreadable."""
+    try:
+        return datetime.fromtimestamp(int(timestamp), tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        return datetime.now(tz=UTC)
 
 
 class _Model(BaseModel):
