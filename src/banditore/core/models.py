@@ -40,6 +40,8 @@ class Organization(models.Model):
         max_length=300,
         default="consenso dell'interessato (art. 6, par. 1, lett. a GDPR)",
     )
+    # Every PA publishes one per site (Legge 4/2004, AgID); the public pages link it.
+    accessibility_declaration_url = models.URLField(_("accessibility declaration URL"), blank=True)
     privacy_notice_version = models.CharField(
         _("privacy notice version"), max_length=40, default="1"
     )

@@ -138,6 +138,10 @@ class ConsentEvent(models.Model):
         verbose_name = _("consent event")
         verbose_name_plural = _("consent events")
         ordering = ["occurred_at", "id"]
+        indexes = [
+            # The web form's rate limit counts recent sign-ups per IP.
+            models.Index(fields=["source", "ip", "occurred_at"], name="consent_source_ip"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.action} {self.source}"
