@@ -36,7 +36,9 @@ def test_it_brings_an_unsubscribed_number_back_to_pending_needing_proof_again(cl
     assert "Your number is not active yet." in page.content.decode()
 
 
-def test_it_leaves_an_active_number_alone_and_says_it_is_already_subscribed(client, comune):
+def test_it_leaves_an_active_number_alone_without_telling_a_stranger_it_is_subscribed(
+    client, comune
+):
     subscriber = subscribe(comune, "+393339135528", topics=["eventi"])
     events_before = ConsentEvent.objects.count()
 
@@ -48,6 +50,18 @@ def test_it_leaves_an_active_number_alone_and_says_it_is_already_subscribed(clie
     assert subscriber.confirmation_code == ""
     assert list(subscriber.topics.values_list("slug", flat=True)) == ["eventi"]
     assert ConsentEvent.objects.count() == events_before
-    assert "You are already subscribed" in html
-    assert "wa.me" not in html
-    assert "<svg" not in html
+    # The page looks like any new sign-up's: nobody learns who is on the list.
+    assert "You are already subscribed" not in html
+    assert "Your number is not active yet." in html and "wa.me" in html
+
+
+def test_the_owner_of_an_active_number_learns_it_on_whatsapp(client, comune):
+    import re
+
+    from tests.chat import write
+
+    subscribe(comune, "+393339135528")
+    html = signed_up_page(client, phone="333.9135528").content.decode()
+    code = re.search(r"ISCRIVIMI%20([A-Z0-9]{6})", html).group(1)
+    answer = write(comune.channels.get(), "+393339135528", f"ISCRIVIMI {code}")
+    assert "già iscritto" in answer

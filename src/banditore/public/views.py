@@ -156,7 +156,16 @@ def _sign_up(request, org: Organization, slug: str | None, form: SignupForm, ip)
             "language": get_language(),
         },
     )
-    return Ticket(subscriber_id=change.subscriber.pk, already_active=not change.changed)
+    if not change.changed:
+        # Already active: answer exactly as for a new sign-up, so the form never tells a
+        # stranger who is on the list. The owner who sends the code from WhatsApp is told
+        # there that they are already subscribed.
+        return Ticket(
+            subscriber_id=None,
+            decoy_code=service.new_code(),
+            last_digits=confirmation.last_digits(data["phone"]),
+        )
+    return Ticket(subscriber_id=change.subscriber.pk, already_active=False)
 
 
 def _state(ticket: Ticket, subscriber: Subscriber | None) -> str:
