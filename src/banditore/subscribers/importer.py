@@ -593,7 +593,8 @@ def _check_row(plan, line, cells, column, seen, dates, topics, zones, now) -> Ro
     )
 
 
-def _batches(items: list, size: int = BATCH) -> Iterator[list]:
+def _batches(items: list) -> Iterator[list]:
+    size = BATCH
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
