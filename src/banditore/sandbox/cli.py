@@ -71,6 +71,16 @@ async def serve(config: SandboxConfig) -> None:
         await runner.cleanup()
 
 
+def _run(coro) -> None:
+    """uvloop where installed: the sandbox must never be what a benchmark measures."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(coro)
+    else:
+        uvloop.run(coro)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
@@ -80,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Configurazione non valida: {exc}", file=sys.stderr)
         return 2
     try:
-        asyncio.run(serve(config))
+        _run(serve(config))
     except OSError as exc:
         print(f"Impossibile avviare la sandbox: {exc}", file=sys.stderr)
         return 1
