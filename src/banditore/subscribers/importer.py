@@ -796,8 +796,10 @@ def subscribe_new(plan: ImportPlan, rows: list[Row], scope: _Scope) -> int:
 
 
 def _insert(model, rows: list[dict]) -> None:
-    """One INSERT statement run for many rows whose values are already in database form.
+    """Write many rows whose values are already in database form.
 
+    SQLite: one statement per chunk, as large as it takes (999 parameters), faster than
+    `executemany`. PostgreSQL: COPY (`executemany` there costs a statement per row).
     Columns a row doesn't name get the field's default, so a field added to the model
     later doesn't break the import (the parity test then says whether it should be set).
     """
@@ -811,16 +813,24 @@ def _insert(model, rows: list[dict]) -> None:
         if f.attname not in given
     }
     quote = connection.ops.quote_name
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
-        quote(model._meta.db_table),
-        ", ".join(quote(f.column) for f in fields),
-        ", ".join(["%s"] * len(fields)),
+    table = "{} ({})".format(
+        quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields)
     )
     names = [f.attname for f in fields]
+    if connection.vendor == "postgresql":
+        # COPY: psycopg spends longer building a multi-row INSERT this size than the
+        # server spends running it.
+        with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[n] if n in row else defaults[n] for n in names])
+        return
+    one = "({})".format(", ".join(["%s"] * len(fields)))
+    size = max(1, connection.ops.bulk_batch_size(fields, rows))
     with connection.cursor() as cursor:
-        cursor.executemany(
-            sql, [tuple(row[n] if n in row else defaults[n] for n in names) for row in rows]
-        )
+        for start in range(0, len(rows), size):
+            chunk = rows[start : start + size]
+            params = [row[n] if n in row else defaults[n] for row in chunk for n in names]
+            cursor.execute(f"INSERT INTO {table} VALUES " + ", ".join([one] * len(chunk)), params)
 
 
 def _evidence(plan: ImportPlan, row: Row) -> dict:
