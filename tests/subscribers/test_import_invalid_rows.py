@@ -92,3 +92,17 @@ def test_it_says_when_every_number_is_already_in(comune, run, tmp_path):
     assert outcome.error == ""
     assert "Nothing to import." in outcome.out
     assert AuditEvent.objects.filter(action="subscribers.imported").count() == 1
+
+
+def test_it_refuses_a_consent_date_option_in_the_future(comune, run, tmp_path):
+    tomorrow = (timezone.localdate() + timedelta(days=1)).isoformat()
+    outcome = run("import", write(tmp_path, "numero\n3331110001\n"), "--consent-date", tomorrow)
+    assert f"--consent-date is in the future: {tomorrow}" in outcome.error
+
+
+def test_it_refuses_a_file_csv_cannot_read(comune, run, tmp_path):
+    path = tmp_path / "lista.csv"
+    # A quote left open swallows the rest of the file into one cell, past csv's limit.
+    path.write_text('numero;data\n3331110001;01/01/2024\n3331110002;"01/01' + "x" * 200_000)
+    assert "Line 3 can't be read: field larger than field limit" in run("import", path).error
+    assert not Subscriber.objects.exists()

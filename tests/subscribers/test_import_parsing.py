@@ -180,3 +180,13 @@ def test_it_reads_a_bare_list_of_numbers(comune, tmp_path):
     assert [(r.line, r.phone) for r in plan.rows] == [(1, "+393331110001"), (2, "+393331110002")]
     assert [(p.line, p.code) for p in plan.problems] == [(4, "invalid_number")]
     assert not Subscriber.objects.exists()
+
+
+def test_it_follows_excels_sep_line(comune, tmp_path):
+    path = tmp_path / "lista.csv"
+    # Without the sep line, the commas would win.
+    path.write_text("sep=;\nnumero;note, varie, altro\n3331110001;a, b, c\n", encoding="utf-8")
+    plan = importer.plan_import(comune, path, default_date="2024-03-01")
+    assert plan.delimiter == ";"
+    assert plan.ignored_columns == ["note, varie, altro"]
+    assert [(r.line, r.phone) for r in plan.rows] == [(3, "+393331110001")]

@@ -139,6 +139,7 @@ DAY_FIRST_DATE = re.compile(
 )
 PUNCTUATION = re.compile(r"[\s.\-/()\u00a0]")
 EXCEL_FLOAT = re.compile(r"(\d{9,})\.0")
+SEP_LINE = re.compile(r"sep=[;,\t|]", re.IGNORECASE)
 
 
 # What an erased number leaves behind when it had said no.
@@ -406,7 +407,16 @@ class ImportPlan:
 
 def _rows(handle, delimiter: str, first_line: int) -> Iterator[tuple[int, list[str]]]:
     reader = csv.reader(handle, delimiter=delimiter, skipinitialspace=True)
-    for cells in reader:
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # a NUL byte, a quote left open for 100 kB...
+            raise ImportFailed(
+                _("Line %(line)d can't be read: %(error)s")
+                % {"line": first_line + reader.line_num - 1, "error": exc}
+            ) from None
         yield first_line + reader.line_num - 1, [c.strip() for c in cells]
 
 
@@ -457,28 +467,33 @@ def plan_import(
     now = now or timezone.now()
     if default_date:
         try:
-            parse_date(default_date)
+            default_when = parse_date(default_date)
         except ValueError as exc:
             raise ImportFailed(
                 _("--consent-date not understood: %(value)s (write it as 2024-03-01)")
                 % {"value": default_date}
             ) from exc
+        if default_when > now:
+            raise ImportFailed(_("--consent-date is in the future: %s") % default_date)
     source = inspect_file(path, progress)
     topics = Matcher(org.topics.all())
     zones = Matcher(org.zones.all())
 
     binary = path.open("rb")
     with io.TextIOWrapper(binary, encoding=source.encoding, newline="") as handle:
-        # Blank lines before the header happen (Excel keeps empty top rows).
-        skipped = 0
-        header_line = ""
+        # Blank lines before the header happen (Excel keeps empty top rows), and so does
+        # Excel's "sep=;" line naming the delimiter.
+        skipped, delimiter = 0, ""
         for header_line in handle:
-            if header_line.strip(" \t\r\n;,\ufeff"):
+            text = header_line.strip(" \t\r\n;,\ufeff")
+            if text and not delimiter and SEP_LINE.fullmatch(header_line.strip("\r\n\ufeff")):
+                delimiter = header_line.strip("\r\n\ufeff")[4]
+            elif text:
                 break
             skipped += 1
         else:
             raise ImportFailed(_("The file is empty."))
-        delimiter = sniff_delimiter(header_line)
+        delimiter = delimiter or sniff_delimiter(header_line)
         header = next(csv.reader([header_line], delimiter=delimiter))
         header = [h.strip().lstrip("\ufeff") for h in header]
         by_index, named, ignored = _map_columns(header)

@@ -288,8 +288,8 @@ class Command(BaseCommand):
         for e in events:
             parts = [
                 local(e.occurred_at),
-                ConsentEvent.Action(e.action).label,
-                ConsentEvent.Source(e.source).label,
+                e.get_action_display(),
+                e.get_source_display(),
                 _("notice v%s") % e.notice_version,
                 _("topics: %s") % (", ".join(e.topics) or "-"),
                 _("zone: %s") % (e.zone or "-"),
