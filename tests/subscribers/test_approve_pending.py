@@ -30,7 +30,7 @@ def test_it_lists_numbers_waiting_for_approval(four_eyes, run):
     out = run("pending").out
     assert "+393331110001" in out and "+393331110002" in out
     assert "+393331110003" not in out
-    assert "2 waiting." in out
+    assert "Waiting: 2." in out
 
 
 def test_it_approves_a_proven_number(four_eyes, run):

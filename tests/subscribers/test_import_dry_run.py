@@ -20,7 +20,7 @@ def test_it_writes_nothing_on_a_dry_run(comune, run, data):
 
 def test_it_fails_a_dry_run_the_real_run_would_fail(comune, run, data):
     outcome = run("import", data / "messy.csv", "--dry-run")
-    assert "4 rows are invalid: the import would stop" in outcome.error
+    assert "Invalid rows: 4. The import would stop" in outcome.error
     assert "Dry run: nothing was written." in outcome.out
     assert Subscriber.objects.count() == 0
 

@@ -20,7 +20,7 @@ def write(tmp_path, text: str, name: str = "lista.csv"):
 
 def test_it_writes_nothing_when_a_row_is_invalid(comune, run, data):
     outcome = run("import", data / "messy.csv")
-    assert "4 rows are invalid: nothing was imported" in outcome.error
+    assert "Invalid rows: 4. Nothing was imported" in outcome.error
     assert "Line 11 (error): no consent date" in outcome.out
     assert Subscriber.objects.count() == 0
     assert ConsentEvent.objects.count() == 0

@@ -62,7 +62,7 @@ def test_it_imports_exactly_the_valid_rows(imported, comune):
     gone = Subscriber.objects.get(phone=UNSUBSCRIBED_BEFORE)
     assert gone.status == "unsubscribed"
     assert not Subscriber.objects.filter(phone=ERASED_BEFORE).exists()
-    assert "Imported 7 subscribers" in imported.out
+    assert "Subscribers imported: 7" in imported.out
 
 
 def test_it_gives_each_number_its_topics_and_consent_time(imported, comune):

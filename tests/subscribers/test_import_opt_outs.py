@@ -36,7 +36,7 @@ def test_an_expired_unconfirmed_signup_may_come_in(comune, run, tmp_path):
     assert not Subscriber.objects.exists()
     path = tmp_path / "lista.csv"
     path.write_text("numero;data\n3331110001;01/03/2024\n", encoding="utf-8")
-    assert "Imported 1 subscribers" in run("import", path).out
+    assert "Subscribers imported: 1" in run("import", path).out
 
 
 def test_another_comunes_opt_out_does_not_count(comune, run, tmp_path):
@@ -47,7 +47,7 @@ def test_another_comunes_opt_out_does_not_count(comune, run, tmp_path):
     service.unsubscribe(other, "+393331110001", source="whatsapp", evidence={})
     path = tmp_path / "lista.csv"
     path.write_text("numero;data\n3331110001;01/03/2024\n", encoding="utf-8")
-    assert "Imported 1 subscribers" in run("import", path, "--org", "pordenone").out
+    assert "Subscribers imported: 1" in run("import", path, "--org", "pordenone").out
 
 
 def test_rows_not_active_in_the_file_are_skipped(comune, run, tmp_path):

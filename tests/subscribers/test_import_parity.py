@@ -64,7 +64,7 @@ def test_a_pending_number_is_activated_through_the_service(comune, run, tmp_path
     path = tmp_path / "lista.csv"
     path.write_text("numero;data\n3331110001;01/03/2024\n", encoding="utf-8")
     outcome = run("import", path)
-    assert "Imported 1 subscribers" in outcome.out
+    assert "Subscribers imported: 1" in outcome.out
     subscriber = Subscriber.objects.get(phone="+393331110001")
     assert subscriber.status == "active"
     actions = list(subscriber.consent_events.values_list("action", "source"))

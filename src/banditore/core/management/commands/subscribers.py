@@ -161,7 +161,7 @@ class Command(BaseCommand):
             if blocked:
                 raise CommandError(
                     _(
-                        "%d rows are invalid: the import would stop. Fix them, or use "
+                        "Invalid rows: %d. The import would stop; fix them, or use "
                         "--skip-invalid to import the others."
                     )
                     % plan.invalid_lines
@@ -170,7 +170,7 @@ class Command(BaseCommand):
         if blocked:
             raise CommandError(
                 _(
-                    "%d rows are invalid: nothing was imported. Fix them, or use "
+                    "Invalid rows: %d. Nothing was imported; fix them, or use "
                     "--skip-invalid to import the others."
                 )
                 % plan.invalid_lines
@@ -183,12 +183,15 @@ class Command(BaseCommand):
         finally:
             progress.finish()
         self.stdout.write(
-            _("Imported %(count)d subscribers (batch %(batch)s).")
+            _("Subscribers imported: %(count)d (batch %(batch)s).")
             % {"count": result.imported, "batch": result.batch_id}
         )
         if result.skipped:
             self.stdout.write(
-                _("%d numbers changed while importing (subscribed or left meanwhile): skipped.")
+                _(
+                    "Numbers that changed while importing (subscribed or left meanwhile), "
+                    "skipped: %d."
+                )
                 % result.skipped
             )
 
@@ -254,7 +257,7 @@ class Command(BaseCommand):
                 _("Can't write %(path)s: %(error)s") % {"path": output, "error": exc.strerror}
             ) from None
         self.stdout.write(
-            _("%(count)d subscribers written to %(path)s.") % {"count": count, "path": output}
+            _("Subscribers written to %(path)s: %(count)d.") % {"count": count, "path": output}
         )
 
     # --- one number -----------------------------------------------------------------
@@ -350,7 +353,7 @@ class Command(BaseCommand):
             self.stdout.write(_("No numbers are waiting for approval."))
             return
         self.stdout.write(
-            _("%d waiting. Approve with: banditore subscribers approve NUMBER") % count
+            _("Waiting: %d. Approve with: banditore subscribers approve NUMBER") % count
         )
 
     def erase(self, *, number: str, org, yes, **_o):
