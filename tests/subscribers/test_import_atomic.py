@@ -57,3 +57,17 @@ def test_it_leaves_nothing_when_service_subscribe_fails(comune, run, tmp_path, m
     assert set(Subscriber.objects.values_list("status", flat=True)) == {"pending"}
     assert not Subscriber.objects.filter(phone="+393339990001").exists()
     assert not ConsentEvent.objects.filter(source="import").exists()
+
+
+def test_it_says_so_when_someone_signs_up_during_the_import(comune, run, tmp_path, monkeypatch):
+    from tests.factories import subscribe
+
+    subscribe(comune, "+393331110002")
+    path = tmp_path / "lista.csv"
+    path.write_text("numero;data\n3331110001;01/01/2024\n3331110002;01/01/2024\n")
+    # As if +393331110002 had written ISCRIVIMI between the check and the write.
+    monkeypatch.setattr(importer, "known_numbers", lambda org, phones: {})
+    outcome = run("import", path)
+    assert "signed up while importing: nothing was imported" in outcome.error
+    assert list(Subscriber.objects.values_list("phone", flat=True)) == ["+393331110002"]
+    assert ConsentEvent.objects.filter(source="import").count() == 0
