@@ -1,5 +1,7 @@
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from banditore.core.models import audit
+from banditore.core.phone import phone_hash
 from banditore.subscribers import privacy
 
 
@@ -12,6 +14,12 @@ def data_export(request: HttpRequest, token: str) -> HttpResponse:
             status=404,
             content_type="text/plain; charset=utf-8",
         )
+    audit(
+        subscriber.organization,
+        "subscriber.data_exported",
+        f"hash:{phone_hash(subscriber.phone)[:12]}",
+        label="citizen link",
+    )
     response = JsonResponse(
         privacy.export_data(subscriber), json_dumps_params={"ensure_ascii": False, "indent": 2}
     )

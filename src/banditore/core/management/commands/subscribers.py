@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from banditore.core.management.commands.broadcast import organization
+from banditore.core.models import audit
 from banditore.core.phone import InvalidNumber, phone_hash
 from banditore.subscribers import exporter, importer, privacy, service
 from banditore.subscribers.keywords import normalize
@@ -282,6 +283,8 @@ class Command(BaseCommand):
                 _("No consent history for %(phone)s at %(comune)s.")
                 % {"phone": phone, "comune": comune.name}
             )
+        # Who looked at whose personal data is itself worth keeping (accountability).
+        audit(comune, "subscriber.history_viewed", f"hash:{phone_hash(phone)[:12]}", label="cli")
         subscriber = Subscriber.objects.filter(organization=comune, phone=phone).first()
         erasures = [e for e in events if e.action == ConsentEvent.Action.ERASE]
         if subscriber is not None:
@@ -427,6 +430,7 @@ class Command(BaseCommand):
                 )
             raise CommandError(_("%s is not known to this comune.") % phone)
         data = privacy.export_data(subscriber)
+        audit(comune, "subscriber.data_exported", f"hash:{phone_hash(phone)[:12]}", label="cli")
         self.stdout.write(json.dumps(data, ensure_ascii=False, indent=2))
 
 
