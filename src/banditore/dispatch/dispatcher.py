@@ -41,6 +41,8 @@ MAX_BACKOFF = 300.0
 # How much sending one claim covers. Small enough that an emergency queued now is claimed
 # within half a second even while a big newsletter drains.
 CLAIM_SECONDS = 0.25
+# Outcomes are written back in bulk this often: fewer, larger transactions.
+FLUSH_SECONDS = 0.1
 # An idle channel's lease is released after this many seconds.
 IDLE_RELEASE = 30.0
 
@@ -200,7 +202,7 @@ class ChannelPump:
 
     async def flush_loop(self) -> None:
         while True:
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(FLUSH_SECONDS)
             await self.flush()
 
     async def flush(self) -> None:
