@@ -171,3 +171,36 @@ def test_a_broken_event_is_set_aside_and_the_rest_still_applies(channel):
     statuses = list(WebhookEvent.objects.order_by("id").values_list("status", flat=True))
     assert statuses == ["failed", "processed"]
     assert Subscriber.objects.filter(status="active").count() == 1
+
+
+def test_a_read_without_sent_or_delivered_still_counts_as_sent(channel, comune):
+    d = Delivery.objects.create(
+        organization=comune, channel=channel, recipient=CITIZEN, status="sending", wamid="w.r"
+    )
+    store(channel, status_payload(status("w.r", "read", "1767225800")))
+    apply_pending_events()
+    d.refresh_from_db()
+    assert d.status == "read"
+    assert d.sent_at == d.read_at and d.sent_at.timestamp() == 1767225800
+
+
+def test_a_batch_with_the_whole_timeline_ends_at_read(channel, comune):
+    d = Delivery.objects.create(
+        organization=comune, channel=channel, recipient=CITIZEN, status="sending", wamid="w.t"
+    )
+    store(
+        channel,
+        status_payload(
+            status("w.t", "read", "1767225803"),
+            status("w.t", "sent", "1767225801"),
+            status("w.t", "delivered", "1767225802"),
+        ),
+    )
+    apply_pending_events()
+    d.refresh_from_db()
+    assert d.status == "read"
+    assert [d.sent_at.timestamp(), d.delivered_at.timestamp(), d.read_at.timestamp()] == [
+        1767225801,
+        1767225802,
+        1767225803,
+    ]
