@@ -68,3 +68,12 @@ def test_an_empty_audience_is_sent_at_once(comune):
     assert audience.start(b) == 0
     b.refresh_from_db()
     assert b.status == "sent"
+
+
+def test_a_broadcast_whose_last_recipient_leaves_is_finished(comune):
+    subscribe(comune, "+393331110001")
+    b = new_broadcast(comune)
+    audience.start(b)
+    service.unsubscribe(comune, "+393331110001", source="whatsapp", evidence={})
+    b.refresh_from_db()
+    assert b.status == "sent"

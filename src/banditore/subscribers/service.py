@@ -237,6 +237,7 @@ def unsubscribe(
 ) -> Change | None:
     """Stop everything for a number at once: queued broadcast deliveries are dropped too."""
     from banditore.broadcasts.models import Delivery
+    from banditore.dispatch import queries
 
     when = when or timezone.now()
     subscriber = _locked(org, phone)
@@ -248,10 +249,14 @@ def unsubscribe(
     subscriber.unsubscribed_at = when
     subscriber.confirmation_code = ""
     subscriber.save(update_fields=["status", "unsubscribed_at", "confirmation_code"])
-    Delivery.objects.filter(
+    dropped = Delivery.objects.filter(
         subscriber=subscriber,
         kind__in=[Delivery.Kind.BROADCAST, Delivery.Kind.NOTICE],
         status=Delivery.Status.QUEUED,
-    ).update(status=Delivery.Status.FAILED, error_title="unsubscribed", failed_at=when)
+    )
+    broadcasts = set(dropped.exclude(broadcast=None).values_list("broadcast_id", flat=True))
+    dropped.update(status=Delivery.Status.FAILED, error_title="unsubscribed", failed_at=when)
+    # The dropped message may have been a broadcast's last one.
+    queries.finish_broadcasts(broadcasts, when)
     record(org, subscriber, A.UNSUBSCRIBE, source, evidence=evidence, when=when)
     return Change(subscriber, changed=True)
