@@ -9,42 +9,39 @@ from banditore.core.models import Organization
 E164_REGEX = r"^\+[1-9][0-9]{6,14}$"
 
 
-class Topic(models.Model):
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="topics")
+class Choice(models.Model):
+    """Something a subscriber picks from the comune's list, by number, name or keyword."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="%(class)ss"
+    )
     name = models.CharField(_("name"), max_length=80)
     slug = models.SlugField(_("keyword"), max_length=40)
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
+        abstract = True
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "slug"], name="%(class)s_slug_per_org"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Topic(Choice):
+    class Meta(Choice.Meta):
         verbose_name = _("topic")
         verbose_name_plural = _("topics")
-        ordering = ["position", "id"]
-        constraints = [
-            models.UniqueConstraint(fields=["organization", "slug"], name="topic_slug_per_org"),
-        ]
-
-    def __str__(self) -> str:
-        return self.name
 
 
-class Zone(models.Model):
+class Zone(Choice):
     """A frazione or quartiere a subscriber may live in, for local news."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="zones")
-    name = models.CharField(_("name"), max_length=80)
-    slug = models.SlugField(_("keyword"), max_length=40)
-    position = models.PositiveSmallIntegerField(default=0)
-
-    class Meta:
+    class Meta(Choice.Meta):
         verbose_name = _("zone")
         verbose_name_plural = _("zones")
-        ordering = ["position", "id"]
-        constraints = [
-            models.UniqueConstraint(fields=["organization", "slug"], name="zone_slug_per_org"),
-        ]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class Subscriber(models.Model):
