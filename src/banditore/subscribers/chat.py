@@ -104,22 +104,19 @@ def _change_topics(org, subscriber, rest: str) -> tuple[list[Topic] | None, list
 
 
 def _signup_extras(org, rest: str, subscriber: Subscriber | None):
-    """'Iscrivimi <code>', 'Iscrivimi <frazione>' or 'Iscrivimi viabilità eventi'."""
+    """The zone or topics in 'Iscrivimi <frazione>' / 'Iscrivimi viabilità eventi'.
+
+    'Iscrivimi <codice>' from the web page needs nothing here: a message from the number
+    proves it whatever the code, and a pending web sign-up keeps the choices of its form.
+    """
     words = rest.strip()
     if not words:
-        return None, None, False
-    code_ok = bool(
-        subscriber
-        and subscriber.confirmation_code
-        and words.replace(" ", "").upper() == subscriber.confirmation_code
-    )
-    if code_ok:
-        return None, None, True
+        return None, None
     zone = _find(list(org.zones.all()), words)
     if zone is not None:
-        return zone, None, False
+        return zone, None
     topics, unknown = _change_topics(org, subscriber or Subscriber(), words)
-    return None, (topics if topics and not unknown else None), False
+    return None, (topics if topics and not unknown else None)
 
 
 def handle(
@@ -129,7 +126,7 @@ def handle(
     command = parsed.command if parsed else None
 
     if command == Command.SUBSCRIBE:
-        zone, topics, _code_ok = _signup_extras(org, parsed.rest, subscriber)
+        zone, topics = _signup_extras(org, parsed.rest, subscriber)
         change = service.confirm_number(
             org, phone, evidence=evidence, when=when, zone=zone, topics=topics
         )
