@@ -27,6 +27,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--callback-url", help="where webhooks go (default: none, or the config file's)"
     )
     parser.add_argument("--latency-ms", type=float, help="added latency per Graph request")
+    parser.add_argument(
+        "--latency-spread-ms", type=float, help="half-width or standard deviation around it"
+    )
+    parser.add_argument(
+        "--latency-distribution",
+        choices=["fixed", "uniform", "normal", "lognormal"],
+        help="how latency varies (default fixed)",
+    )
     parser.add_argument("--mps", type=float, help=f"throughput per number (default {defaults.MPS})")
     parser.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
     return parser
@@ -43,6 +51,10 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         updates["callback_url"] = args.callback_url
     if args.latency_ms is not None:
         updates["latency_ms"] = args.latency_ms
+    if args.latency_spread_ms is not None:
+        updates["latency_spread_ms"] = args.latency_spread_ms
+    if args.latency_distribution is not None:
+        updates["latency_distribution"] = args.latency_distribution
     data = config.model_dump()
     data.update(updates)
     if args.mps is not None:

@@ -140,6 +140,9 @@ class SandboxConfig(_Strict):
     host: str = defaults.HOST
     port: int = Field(default=defaults.PORT, ge=0, le=65535)
     latency_ms: float = Field(default=0, ge=0)
+    # Around latency_ms: half-width (uniform) or standard deviation (normal, lognormal).
+    latency_spread_ms: float = Field(default=0, ge=0)
+    latency_distribution: Literal["fixed", "uniform", "normal", "lognormal"] = "fixed"
     api_version: str = defaults.API_VERSION
     access_token: str = defaults.ACCESS_TOKEN
     # More tokens and what they are: "valid", "expired" (190/463) or "no_permission" (10).

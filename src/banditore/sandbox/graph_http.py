@@ -19,6 +19,7 @@ from banditore.sandbox.errors import (
     http_status_for,
     invalid_token,
 )
+from banditore.sandbox.latency import draw_ms
 
 if TYPE_CHECKING:
     from banditore.sandbox.app import Sandbox
@@ -106,6 +107,9 @@ def check_token(request: web.Request, expected: str, others: dict[str, str] | No
     raise invalid_token(missing=False)
 
 
+_rng = random.Random()
+
+
 def graph_endpoint(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """Wrap a Graph handler: latency, faults, auth, then errors as Meta's envelope."""
 
@@ -114,9 +118,12 @@ def graph_endpoint(handler: Handler) -> Callable[[web.Request], Awaitable[web.St
 
         sandbox = request.app[SANDBOX_KEY]
         sandbox.state.stats["graph_requests"] += 1
-        latency = sandbox.state.config.latency_ms
-        if latency:
-            await asyncio.sleep(latency / 1000)
+        config = sandbox.state.config
+        if config.latency_ms or config.latency_spread_ms:
+            delay = draw_ms(
+                config.latency_ms, config.latency_spread_ms, config.latency_distribution, _rng
+            )
+            await asyncio.sleep(delay / 1000)
         try:
             if sandbox.faults.armed:
                 fault_response = await sandbox.faults.apply(request)
