@@ -2,6 +2,7 @@
 under /c/<slug>/ always (a regional provider hosting many comuni links those)."""
 
 from django.urls import path
+from django.views.generic import RedirectView
 
 from banditore.public import views
 
@@ -14,4 +15,17 @@ urlpatterns = [
     path("c/<slug:slug>/iscriviti", views.signup, name="org-signup"),
     path("c/<slug:slug>/iscriviti/<str:token>", views.signup_done, name="org-signup-done"),
     path("c/<slug:slug>/privacy", views.privacy, name="org-privacy"),
+]
+
+
+def _slash(route: str, name: str):
+    """People type and print links with a trailing slash: send them to the page."""
+    return path(route + "/", RedirectView.as_view(pattern_name=f"public:{name}", permanent=True))
+
+
+urlpatterns += [
+    _slash("iscriviti", "signup"),
+    _slash("privacy", "privacy"),
+    _slash("c/<slug:slug>/iscriviti", "org-signup"),
+    _slash("c/<slug:slug>/privacy", "org-privacy"),
 ]
