@@ -41,6 +41,7 @@ ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost
 # Where citizens and Meta reach this installation; used in links and the webhook URL shown.
 PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 CSRF_TRUSTED_ORIGINS = [PUBLIC_URL]
+CSRF_FAILURE_VIEW = "banditore.public.views.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -230,3 +230,9 @@ def privacy(request: HttpRequest, slug: str | None = None) -> HttpResponse:
     # Rendered by our template with autoescape on, so already safe.
     context.update(notice=mark_safe(html), notice_sha256=sha256)
     return render(request, "public/privacy.html", context)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A citizen whose form expired gets told what to do, in their language, not Django's
+    developer page."""
+    return render(request, "public/csrf_failure.html", {}, status=403)
