@@ -1,6 +1,8 @@
 """Shared fixtures: a ready comune with its channel, and the helpers for process tests."""
 
 import pytest
+from django.conf import settings
+from django.utils import translation
 
 from tests.factories import make_comune
 
@@ -13,6 +15,15 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if not item.get_closest_marker("django_db") and not DB_FIXTURES & set(item.fixturenames):
             item.add_marker(pytest.mark.nodb)
+
+
+@pytest.fixture(autouse=True)
+def installation_language():
+    """Each test starts in the installation's language: a request with another
+    Accept-Language leaves its language active in the thread, and would leak."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture

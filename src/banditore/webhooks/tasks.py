@@ -4,8 +4,9 @@ import json
 import logging
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django_tasks import task
 from django_tasks_db.models import DBTaskResult
 
@@ -22,6 +23,12 @@ UNKNOWN_WAMID_PATIENCE = timedelta(minutes=10)
 
 def apply_event(event: WebhookEvent) -> None:
     """Apply one event inside the caller's transaction."""
+    # Replies speak the installation's language, whatever the thread last served.
+    with translation.override(settings.LANGUAGE_CODE):
+        _apply(event)
+
+
+def _apply(event: WebhookEvent) -> None:
     notification = Notification.model_validate(json.loads(event.body))
     unknown = 0
     for entry in notification.entry:
