@@ -34,3 +34,9 @@ def subscribe(org, phone: str, topics=None) -> Subscriber:
     return service.subscribe(
         org, phone, source="operator", evidence={"test": True}, topics=chosen
     ).subscriber
+
+
+def web_signup(org, phone: str, **choices) -> Subscriber:
+    """A sign-up from the web form, not yet proven from WhatsApp (nothing chosen by default)."""
+    form = {"topics": [], "zone": None, "name": "", "ip": None, "user_agent": "", "evidence": {}}
+    return service.request_web_signup(org, phone, **{**form, **choices}).subscriber

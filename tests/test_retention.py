@@ -11,7 +11,7 @@ from banditore.subscribers import privacy, service
 from banditore.subscribers.models import ConsentEvent, Subscriber
 from banditore.webhooks.models import InboundMessage
 from tests.chat import write
-from tests.factories import channel_of, subscribe
+from tests.factories import channel_of, subscribe, web_signup
 
 DAY = timedelta(days=1)
 
@@ -22,9 +22,7 @@ def channel(comune):
 
 
 def test_unconfirmed_web_sign_ups_expire(comune):
-    service.request_web_signup(
-        comune, "+393331110001", topics=[], zone=None, name="", ip=None, user_agent="", evidence={}
-    )
+    web_signup(comune, "+393331110001")
     assert privacy.purge_expired(timezone.now() + 6 * DAY)["signups"] == 0
     assert privacy.purge_expired(timezone.now() + 8 * DAY)["signups"] == 1
     assert not Subscriber.objects.exists()

@@ -6,7 +6,7 @@ from banditore.broadcasts.models import Delivery
 from banditore.subscribers import service
 from banditore.subscribers.models import ConsentEvent, Subscriber
 from tests.chat import write
-from tests.factories import channel_of
+from tests.factories import channel_of, web_signup
 
 CITIZEN = "+393331112222"
 
@@ -16,21 +16,20 @@ def channel(comune):
     return channel_of(comune)
 
 
-def web_signup(comune, topics=("viabilita",)):
-    return service.request_web_signup(
+def anna_signs_up(comune, topics=("viabilita",)):
+    return web_signup(
         comune,
         CITIZEN,
         topics=list(comune.topics.filter(slug__in=topics)),
-        zone=None,
         name="Anna",
         ip="203.0.113.7",
         user_agent="Mozilla/5.0",
         evidence={"form": "iscriviti"},
-    ).subscriber
+    )
 
 
 def test_a_web_sign_up_waits_for_the_number_to_prove_itself(channel, comune):
-    subscriber = web_signup(comune)
+    subscriber = anna_signs_up(comune)
     assert subscriber.status == "pending" and len(subscriber.confirmation_code) == 6
     event = ConsentEvent.objects.get()
     assert (event.source, event.ip, event.user_agent) == ("web", "203.0.113.7", "Mozilla/5.0")
@@ -48,7 +47,7 @@ def test_a_web_sign_up_waits_for_the_number_to_prove_itself(channel, comune):
 
 
 def test_plain_iscrivimi_also_confirms_a_pending_web_sign_up(channel, comune):
-    web_signup(comune)
+    anna_signs_up(comune)
     write(channel, CITIZEN, "Iscrivimi")
     subscriber = Subscriber.objects.get()
     assert subscriber.status == "active"
@@ -56,8 +55,8 @@ def test_plain_iscrivimi_also_confirms_a_pending_web_sign_up(channel, comune):
 
 
 def test_signing_up_again_on_the_web_replaces_the_code(comune):
-    first = web_signup(comune).confirmation_code
-    second = web_signup(comune).confirmation_code
+    first = anna_signs_up(comune).confirmation_code
+    second = anna_signs_up(comune).confirmation_code
     assert Subscriber.objects.count() == 1
     assert Subscriber.objects.get().confirmation_code == second  # the old code no longer works
     assert len(first) == len(second) == 6
@@ -74,7 +73,7 @@ def test_an_active_number_signing_up_on_the_web_changes_nothing(channel, comune)
 def test_an_unsubscribed_number_must_prove_itself_again(channel, comune):
     write(channel, CITIZEN, "ISCRIVIMI")
     write(channel, CITIZEN, "CANCELLAMI")
-    subscriber = web_signup(comune)
+    subscriber = anna_signs_up(comune)
     assert subscriber.status == "pending"
 
 
@@ -99,6 +98,6 @@ def test_with_approval_a_proven_number_waits_for_an_operator(channel, comune):
 def test_an_unproven_web_sign_up_cannot_be_approved(comune):
     comune.require_approval = True
     comune.save()
-    web_signup(comune)
+    anna_signs_up(comune)
     assert service.approve(comune, CITIZEN, actor_label="x") is None
     assert Subscriber.objects.get().status == "pending"

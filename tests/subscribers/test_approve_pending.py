@@ -4,7 +4,7 @@ import pytest
 
 from banditore.subscribers import service
 from banditore.subscribers.models import Subscriber
-from tests.factories import subscribe
+from tests.factories import subscribe, web_signup
 
 
 @pytest.fixture
@@ -17,16 +17,7 @@ def four_eyes(comune):
 
 
 def test_it_lists_numbers_waiting_for_approval(four_eyes, run):
-    service.request_web_signup(  # not proven yet: not waiting for the operator
-        four_eyes,
-        "+393331110003",
-        topics=[],
-        zone=None,
-        name="",
-        ip=None,
-        user_agent="",
-        evidence={},
-    )
+    web_signup(four_eyes, "+393331110003")  # not proven yet: not waiting for the operator
     out = run("pending").out
     assert "+393331110001" in out and "+393331110002" in out
     assert "+393331110003" not in out
@@ -44,16 +35,7 @@ def test_it_approves_a_proven_number(four_eyes, run):
 
 def test_it_explains_when_there_is_nothing_to_approve(four_eyes, run):
     subscribe(four_eyes, "+393331110004")
-    service.request_web_signup(
-        four_eyes,
-        "+393331110003",
-        topics=[],
-        zone=None,
-        name="",
-        ip=None,
-        user_agent="",
-        evidence={},
-    )
+    web_signup(four_eyes, "+393331110003")
     assert "already active" in run("approve", "+393331110004").error
     assert "has not proven the number" in run("approve", "+393331110003").error
     assert "has not signed up" in run("approve", "+393331110009").error

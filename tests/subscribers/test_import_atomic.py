@@ -5,6 +5,7 @@ import pytest
 from banditore.core.models import AuditEvent
 from banditore.subscribers import importer, service
 from banditore.subscribers.models import ConsentEvent, Subscriber
+from tests.factories import subscribe, web_signup
 
 
 @pytest.fixture
@@ -34,9 +35,7 @@ def test_it_leaves_nothing_when_service_subscribe_fails(comune, run, tmp_path, m
     # Numbers the comune knows as pending go through service.subscribe.
     pending = ["+393331110001", "+393331110002", "+393331110003"]
     for phone in pending:
-        service.request_web_signup(
-            comune, phone, topics=[], zone=None, name="", ip=None, user_agent="", evidence={}
-        )
+        web_signup(comune, phone)
     path = tmp_path / "lista.csv"
     path.write_text(
         "numero;data\n3339990001;01/01/2024\n" + "".join(f"{p};01/01/2024\n" for p in pending),
@@ -60,8 +59,6 @@ def test_it_leaves_nothing_when_service_subscribe_fails(comune, run, tmp_path, m
 
 
 def test_it_says_so_when_someone_signs_up_during_the_import(comune, run, tmp_path, monkeypatch):
-    from tests.factories import subscribe
-
     subscribe(comune, "+393331110002")
     path = tmp_path / "lista.csv"
     path.write_text("numero;data\n3331110001;01/01/2024\n3331110002;01/01/2024\n")

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from banditore.subscribers import importer, privacy, service
 from banditore.subscribers.models import Subscriber
-from tests.factories import subscribe
+from tests.factories import subscribe, web_signup
 
 
 def test_it_knows_who_left_and_who_is_in(comune):
@@ -28,9 +28,7 @@ def test_it_knows_who_left_and_who_is_in(comune):
 
 
 def test_an_expired_unconfirmed_signup_may_come_in(comune, run, tmp_path):
-    service.request_web_signup(
-        comune, "+393331110001", topics=[], zone=None, name="", ip=None, user_agent="", evidence={}
-    )
+    web_signup(comune, "+393331110001")
     Subscriber.objects.update(created_at=timezone.now() - timedelta(days=30))
     privacy.purge_expired()
     assert not Subscriber.objects.exists()
