@@ -8,7 +8,7 @@ from banditore.subscribers import service
 from tests.factories import channel_of, subscribe
 
 
-def new_broadcast(org, topics=(), priority=2):
+def new_broadcast(org, topics=(), priority=3):
     b = Broadcast.objects.create(
         organization=org, channel=channel_of(org), text="Mercato spostato", priority=priority
     )

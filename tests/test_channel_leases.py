@@ -44,7 +44,7 @@ def test_the_new_owner_requeues_what_a_dead_dispatcher_had_claimed(comune):
     channel = channel_of(comune)
     for i in range(3):
         Delivery.objects.create(organization=comune, channel=channel, recipient=f"+39333000000{i}")
-    claimed = queries.claim(channel.pk, "dead", priority=2, after_id=0, limit=2)
+    claimed = queries.claim(channel.pk, "dead", priority=3, after_id=0, limit=2)
     assert len(claimed) == 2
     assert queries.reclaim_orphans(channel.pk) == 2
     assert Delivery.objects.filter(status="queued").count() == 3
@@ -56,11 +56,11 @@ def test_claims_go_in_priority_then_id_order_after_the_cursor(comune):
         Delivery.objects.create(
             organization=comune, channel=channel, recipient="+393330000001", priority=p
         ).id
-        for p in (2, 2, 0, 2)
+        for p in (3, 3, 0, 3)
     ]
     first = queries.claim(channel.pk, "w", priority=0, after_id=0, limit=10)
     assert [d.id for d in first] == [ids[2]]
-    normal = queries.claim(channel.pk, "w", priority=2, after_id=ids[0], limit=10)
+    normal = queries.claim(channel.pk, "w", priority=3, after_id=ids[0], limit=10)
     assert [d.id for d in normal] == [ids[1], ids[3]]
     assert all(d.attempts == 1 for d in normal)
 
@@ -73,5 +73,5 @@ def test_deliveries_waiting_for_a_retry_are_not_claimed_early(comune):
         recipient="+393330000001",
         next_attempt_at=timezone.now() + timedelta(minutes=5),
     )
-    assert queries.claim(channel.pk, "w", priority=2, after_id=0, limit=10) == []
+    assert queries.claim(channel.pk, "w", priority=3, after_id=0, limit=10) == []
     assert queries.channels_with_work() == []

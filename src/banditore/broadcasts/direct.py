@@ -18,8 +18,8 @@ def reply(channel: Channel, phone: str, text: str, subscriber: Subscriber | None
         kind=Delivery.Kind.REPLY,
         recipient=phone,
         text=text,
-        # Ahead of newsletters: the citizen is looking at the chat right now.
-        priority=Priority.URGENT,
+        # The conversation lane: the citizen is looking at the chat right now.
+        priority=Priority.CONVERSATION,
     )
 
 
@@ -37,5 +37,5 @@ def notice(subscriber: Subscriber, text: str) -> Delivery | None:
         kind=Delivery.Kind.NOTICE,
         recipient=subscriber.phone,
         text=text,
-        priority=Priority.URGENT,
+        priority=Priority.CONVERSATION,
     )

@@ -11,10 +11,18 @@ from banditore.subscribers.models import Subscriber, Topic
 
 
 class Priority(models.IntegerChoices):
-    # Lower sorts first: the dispatcher claims emergencies before anything else.
+    """A delivery's lane. Lower sorts first: the dispatcher claims emergencies before
+    anything else, then answers to citizens who just wrote (never behind bulk), then the rest.
+    A broadcast is emergency, urgent or normal; the conversation lane is for one-to-one
+    messages only."""
+
     EMERGENCY = 0, _("emergency")
-    URGENT = 1, _("urgent")
-    NORMAL = 2, _("normal")
+    CONVERSATION = 1, _("conversation")
+    URGENT = 2, _("urgent")
+    NORMAL = 3, _("normal")
+
+
+BROADCAST_PRIORITIES = [(p.value, p.label) for p in Priority if p != Priority.CONVERSATION]
 
 
 class Broadcast(models.Model):
@@ -34,7 +42,9 @@ class Broadcast(models.Model):
     title = models.CharField(_("title"), max_length=200, blank=True)
     text = models.TextField(_("text"))
     topics = models.ManyToManyField(Topic, blank=True, related_name="broadcasts")
-    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
+    priority = models.PositiveSmallIntegerField(
+        choices=BROADCAST_PRIORITIES, default=Priority.NORMAL
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -72,6 +82,16 @@ class Delivery(models.Model):
         DELIVERED = "delivered", _("delivered")
         READ = "read", _("read")
         FAILED = "failed", _("failed")
+        # Never sent, and never will be: the reason is in skip_reason. Not a failure.
+        SKIPPED = "skipped", _("skipped")
+        # Its broadcast is paused: out of the claim index until the broadcast resumes.
+        HELD = "held", _("held")
+
+    class SkipReason(models.TextChoices):
+        UNSUBSCRIBED = "unsubscribed", _("the citizen left")
+        UNREACHABLE = "unreachable", _("the number can't receive messages")
+        ERASED = "erased", _("the citizen's data was erased")
+        CANCELLED = "cancelled", _("the broadcast was cancelled")
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="deliveries")
@@ -91,10 +111,14 @@ class Delivery(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     claimed_by = models.CharField(max_length=64, blank=True)
+    # The lease epoch under which the row was claimed: every write-back names it, so a
+    # stalled owner that wakes up after losing its lease can't touch the new owner's rows.
+    fence = models.BigIntegerField(default=0)
     # NULL, not "": the unique index on wamid must ignore deliveries not sent yet.
     wamid = models.CharField(max_length=128, null=True, blank=True)  # noqa: DJ001
     error_code = models.IntegerField(null=True, blank=True)
     error_title = models.CharField(max_length=300, blank=True)
+    skip_reason = models.CharField(max_length=12, choices=SkipReason.choices, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)

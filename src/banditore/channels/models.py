@@ -33,6 +33,9 @@ class Channel(models.Model):
     # without coordination; a dead dispatcher's lease expires and another takes over.
     lease_owner = models.CharField(max_length=64, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # Grows by one each time a dispatcher takes the lease over (not on renewal): the fencing
+    # token written into every row it claims.
+    lease_epoch = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

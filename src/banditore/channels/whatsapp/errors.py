@@ -4,44 +4,23 @@ Branch on `error.code` (Meta's advice), never on the HTTP status, except when th
 Graph error body at all (network failure, bare 5xx, proxy pages). Table: reference §3.4.
 """
 
-import enum
 import json
 from dataclasses import dataclass
 
-
-class Action(enum.StrEnum):
-    # Transient: try the same message again later (throttling, 5xx, network, maintenance).
-    RETRY = "retry"
-    # This number can't or mustn't get messages: mark the subscriber unreachable, stop trying.
-    RECIPIENT_PERMANENT = "recipient_permanent"
-    # Free text outside the 24-hour service window: only a template can reach them now.
-    WAIT_FOR_WINDOW = "wait_for_window"
-    # Account, credentials, template or request shape is wrong for every send: pause the
-    # channel and tell the operator; retrying would only burn the list.
-    STOP_CHANNEL = "stop_channel"
+from banditore.channels.base import RECIPIENT, RETRY, STOP, Action, SendError, Verdict
 
 
-@dataclass(frozen=True)
-class Verdict:
-    action: Action
-    # Seconds to wait before the retry; None = the dispatcher's exponential backoff.
-    retry_after: float | None = None
-    # True when the whole channel must slow down (throughput cap), not just this message.
-    throttle_channel: bool = False
-
-
-RETRY = Verdict(Action.RETRY)
-RECIPIENT = Verdict(Action.RECIPIENT_PERMANENT)
+TROUBLE = Verdict(Action.RETRY, provider_trouble=True)
 WINDOW = Verdict(Action.WAIT_FOR_WINDOW)
-STOP = Verdict(Action.STOP_CHANNEL)
+
 
 # Every code of the reference's bulk-sender table (§3.4), with the reference's action
 # mapped onto our four. FIX codes become STOP_CHANNEL: a broadcast sends the same request
 # shape to every subscriber, so a malformed one fails for all of them.
 VERDICTS: dict[int, Verdict] = {
     0: STOP,  # could not authenticate the app user
-    1: RETRY,  # unknown / possibly server error
-    2: RETRY,  # service temporarily down
+    1: TROUBLE,  # unknown / possibly server error
+    2: TROUBLE,  # service temporarily down
     3: STOP,  # capability or permission
     4: Verdict(Action.RETRY, retry_after=60.0, throttle_channel=True),  # app call-rate limit
     10: STOP,  # permission not granted
@@ -54,11 +33,11 @@ VERDICTS: dict[int, Verdict] = {
     130429: Verdict(Action.RETRY, retry_after=1.0, throttle_channel=True),  # throughput
     130472: RECIPIENT,  # user in a Meta experiment: not for this campaign
     130497: RECIPIENT,  # country restricted for this WABA
-    131000: RETRY,  # generic error
+    131000: TROUBLE,  # generic error
     131005: STOP,  # access denied
     131008: STOP,  # required parameter missing
     131009: STOP,  # parameter value not valid
-    131016: RETRY,  # service temporarily unavailable
+    131016: TROUBLE,  # service temporarily unavailable
     131021: RECIPIENT,  # recipient is the sender
     131026: RECIPIENT,  # undeliverable: not on WhatsApp, old client, blocked us
     131030: STOP,  # recipient not in the test number's allow-list: a test number in production
@@ -69,7 +48,7 @@ VERDICTS: dict[int, Verdict] = {
     131047: WINDOW,  # more than 24 h since the user last wrote
     131048: STOP,  # spam rate limit: pause the number, don't hammer
     131049: Verdict(Action.RETRY, retry_after=24 * 3600.0),  # per-user marketing cap: >= 24 h
-    131050: RECIPIENT,  # user stopped marketing messages from us
+    131050: Verdict(Action.OPTED_OUT),  # user stopped marketing messages from us
     131051: STOP,  # unsupported message type
     131052: RETRY,  # inbound media download error (not a send error; harmless)
     131053: STOP,  # media upload/fetch error
@@ -85,7 +64,7 @@ VERDICTS: dict[int, Verdict] = {
     132015: STOP,  # template paused
     132016: STOP,  # template disabled
     132018: STOP,  # template parameter validation
-    133004: RETRY,  # server temporarily unavailable
+    133004: TROUBLE,  # server temporarily unavailable
     133010: STOP,  # phone number not registered
     135000: STOP,  # generic user error
 }
@@ -103,8 +82,10 @@ def classify(code: int) -> Verdict:
 
 def classify_http(status: int) -> Verdict:
     """What to do when the response carries no Graph error body: only the status speaks."""
-    if status == 429 or status >= 500:
-        return Verdict(Action.RETRY, throttle_channel=status == 429)
+    if status == 429:
+        return Verdict(Action.RETRY, throttle_channel=True)
+    if status >= 500:
+        return TROUBLE
     if status in (401, 403):
         return STOP
     return RETRY
@@ -124,6 +105,8 @@ class GraphError:
 
     @property
     def verdict(self) -> Verdict:
+        if self.code == NETWORK_ERROR:
+            return TROUBLE
         if self.code < 0:  # transport-level: no Graph body
             return classify_http(self.http_status or 0)
         return classify(self.code)
@@ -131,6 +114,9 @@ class GraphError:
     @property
     def title(self) -> str:
         return (self.details or self.message)[:300]
+
+    def as_send_error(self) -> SendError:
+        return SendError(self.code, self.title, self.verdict)
 
 
 NETWORK_ERROR = -1

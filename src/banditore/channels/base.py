@@ -1,0 +1,167 @@
+"""The contract between a channel kind and the parts that know no kind.
+
+The dispatcher and the webhook processing call only what is here; everything that is
+WhatsApp (or later Telegram, e-mail) lives in `channels/<kind>/`, which registers one
+`ChannelKind` in `channels/registry.py`. healthchecks' `hc/integrations/<name>/` is the model.
+
+Sending: a `Transport` per leased channel renders a claimed delivery to bytes and sends them;
+it never raises for provider or network trouble, it returns a `SendResult` whose error
+carries the kind's `Verdict`. Receiving: a kind's `WebhookReader` checks a request is
+genuine and turns a body into kind-free items (`StatusItem`, `MessageItem`, `StopItem`),
+each naming the account (e.g. WhatsApp's phone-number id) it was addressed to.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+
+from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from banditore.channels.models import Channel
+
+
+class Action(enum.StrEnum):
+    # Transient: try the same message again later (throttling, 5xx, network, maintenance).
+    RETRY = "retry"
+    # This number can't or mustn't get messages: mark the subscriber unreachable, stop trying.
+    RECIPIENT_PERMANENT = "recipient_permanent"
+    # The citizen told the provider to stop (WhatsApp 131050): an opt-out, with its proof.
+    OPTED_OUT = "opted_out"
+    # Free text outside the 24-hour service window: only a template can reach them now.
+    WAIT_FOR_WINDOW = "wait_for_window"
+    # Account, credentials, template or request shape is wrong for every send: pause the
+    # channel and tell the operator; retrying would only burn the list.
+    STOP_CHANNEL = "stop_channel"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    action: Action
+    # Seconds to wait before the retry; None = the dispatcher's exponential backoff.
+    retry_after: float | None = None
+    # The whole channel must slow down (throughput cap), not just this message.
+    throttle_channel: bool = False
+    # The provider itself is in trouble (5xx, network): the channel's circuit breaker counts
+    # it, and the delivery's own retry budget is not what should absorb it.
+    provider_trouble: bool = False
+
+
+RETRY = Verdict(Action.RETRY)
+RECIPIENT = Verdict(Action.RECIPIENT_PERMANENT)
+STOP = Verdict(Action.STOP_CHANNEL)
+
+
+@dataclass(frozen=True)
+class SendError:
+    code: int
+    title: str
+    verdict: Verdict
+
+
+@dataclass(frozen=True)
+class SendResult:
+    provider_id: str | None = None
+    error: SendError | None = None
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A claimed delivery, as much of it as a transport needs to render it."""
+
+    id: int
+    kind: str  # Delivery.Kind
+    recipient: str
+    text: str
+    broadcast_id: int | None
+    priority: int
+    attempts: int
+
+
+class Transport:
+    """Sends one channel's deliveries. One instance per leased channel per dispatcher."""
+
+    def __init__(self, channel: Channel, session: aiohttp.ClientSession, timeout: float):
+        self.channel = channel
+        self.session = session
+        self.timeout = timeout
+
+    def prepare(self, broadcasts: Iterable) -> None:
+        """Called with each broadcast before its first delivery is rendered (cache bodies)."""
+
+    def render(self, delivery: Outgoing) -> bytes:
+        raise NotImplementedError
+
+    async def send(self, delivery: Outgoing, payload: bytes) -> SendResult:
+        """Never raises for provider or network trouble: the error says what happened."""
+        raise NotImplementedError
+
+
+# -- What a webhook says, whatever the kind.
+
+
+@dataclass(frozen=True)
+class StatusItem:
+    """The provider's word on a message we sent: sent, delivered, read or failed."""
+
+    account: str
+    provider_id: str
+    status: str
+    at: datetime | None
+    error: SendError | None = None
+
+
+@dataclass(frozen=True)
+class MessageItem:
+    """A citizen wrote to us. `sender` is the provider's id of them (a phone number)."""
+
+    account: str
+    provider_id: str
+    sender: str
+    at: datetime | None
+    text: str
+    type: str = "text"
+
+
+@dataclass(frozen=True)
+class StopItem:
+    """The citizen asked the provider itself to stop messages from us."""
+
+    account: str
+    sender: str
+    at: datetime | None
+    evidence: Mapping
+
+
+class MalformedWebhook(ValueError):
+    """A genuine request whose body can't be read: refused with a 400, nothing stored."""
+
+
+class WebhookReader(Protocol):
+    def handshake(self, config: BaseModel, params: Mapping[str, str]) -> str | None:
+        """The text to answer a provider's subscription check with, or None to refuse."""
+
+    def verify(self, config: BaseModel, body: bytes, headers: Mapping[str, str]) -> bool: ...
+
+    def parse(self, body: bytes) -> list[StatusItem | MessageItem | StopItem]:
+        """Raises MalformedWebhook."""
+
+
+@dataclass(frozen=True)
+class ChannelKind:
+    name: str
+    label: str
+    config: type[BaseModel]
+    transport: type[Transport]
+    webhooks: WebhookReader
+    # Which account an item must name to belong to a channel (WhatsApp: phone_number_id).
+    account_field: str
+
+    def account(self, config: BaseModel) -> str:
+        return str(getattr(config, self.account_field))
