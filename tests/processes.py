@@ -84,3 +84,57 @@ def worker(*args: str) -> Iterator[subprocess.Popen]:
         yield proc
     finally:
         _stop(proc)
+
+
+# --- helpers for the fault tests (tests/e2e/test_fault_*.py) -----------------------------------
+
+
+def spawn_sandbox(port: int, callback_url: str = "", *args: str) -> subprocess.Popen:
+    """A sandbox on a given port (to stop it and start another on the same port), ready."""
+    argv = [sys.executable, "-m", "banditore", "sandbox", "--port", str(port)]
+    argv += ["--callback-url", callback_url, *args]
+    proc = subprocess.Popen(argv, cwd=ROOT)
+    try:
+        _wait_port(port, proc)
+    except BaseException:
+        _stop(proc)
+        raise
+    return proc
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Terminate a process started here (SIGTERM, then SIGKILL after 10 s)."""
+    _stop(proc)
+
+
+@contextlib.contextmanager
+def worker_with(
+    *args: str, env: dict[str, str] | None = None, db_url: str | None = None
+) -> Iterator[subprocess.Popen]:
+    """Like worker(), with extra environment variables and, optionally, another database."""
+    connection.close()
+    full_env = {**os.environ, "DATABASE_URL": db_url or database_url()}
+    full_env.update(env or {})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "banditore", "worker", *args], cwd=ROOT, env=full_env
+    )
+    try:
+        time.sleep(0.3)
+        assert proc.poll() is None, f"worker exited with {proc.returncode}"
+        yield proc
+    finally:
+        _stop(proc)
+
+
+@contextlib.contextmanager
+def web(database_url: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """`banditore serve` (gunicorn, one process) on a free port, against database_url."""
+    port = free_port()
+    full_env = {**os.environ, "DATABASE_URL": database_url, **(env or {})}
+    argv = [sys.executable, "-m", "banditore", "serve", "--bind", f"127.0.0.1:{port}"]
+    proc = subprocess.Popen([*argv, "--workers", "1"], cwd=ROOT, env=full_env)
+    try:
+        _wait_port(port, proc, timeout=30)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        _stop(proc)
