@@ -1,6 +1,7 @@
 """The webhook endpoint: only genuine, well-formed notifications are stored."""
 
 import json
+import time
 
 import pytest
 from django.test import override_settings
@@ -13,7 +14,10 @@ from tests.factories import channel_of
 SECRET = "sandbox-app-secret"
 
 
-def inbound(text="ISCRIVIMI", sender="393331112222", wamid="wamid.A1"):
+def inbound(text="ISCRIVIMI", sender="393331112222", wamid="wamid.A1", ts=None):
+    # The citizen's time orders their commands, so by default it is now: after any
+    # subscription the test set up by hand.
+    ts = str(int(time.time())) if ts is None else ts
     return {
         "object": "whatsapp_business_account",
         "entry": [
@@ -33,7 +37,7 @@ def inbound(text="ISCRIVIMI", sender="393331112222", wamid="wamid.A1"):
                                 {
                                     "from": sender,
                                     "id": wamid,
-                                    "timestamp": "1767225600",
+                                    "timestamp": ts,
                                     "type": "text",
                                     "text": {"body": text},
                                 }

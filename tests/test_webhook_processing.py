@@ -92,7 +92,7 @@ def test_cancellami_unsubscribes_and_drops_queued_news(channel, comune):
     assert subscriber.status == "unsubscribed"
     assert ConsentEvent.objects.filter(action="unsubscribe", source="whatsapp").exists()
     queued.refresh_from_db()
-    assert queued.status == "failed"
+    assert (queued.status, queued.skip_reason) == ("skipped", "unsubscribed")
     assert "Non riceverai più messaggi" in replies_to(CITIZEN)[0]
 
 
@@ -169,7 +169,7 @@ def test_a_broken_event_is_set_aside_and_the_rest_still_applies(channel):
     store(channel, inbound("ISCRIVIMI", wamid="wamid.1"))
     assert apply_pending_events() == 2
     statuses = list(WebhookEvent.objects.order_by("id").values_list("status", flat=True))
-    assert statuses == ["failed", "processed"]
+    assert statuses == ["dead", "processed"]
     assert Subscriber.objects.filter(status="active").count() == 1
 
 

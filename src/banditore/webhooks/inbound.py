@@ -1,16 +1,19 @@
 """Citizens' messages: commands change the subscription, anything else gets the pointer.
 
 The service never enters a conversation: each message gets at most one automatic answer,
-and the pointer at most once per number per `pointer_interval_hours`.
+and the pointer at most once per number per `pointer_interval_hours`. Every command carries
+the citizen's own time (`when`), so the subscription service can ignore one older than the
+last it applied: a late retry of ISCRIVIMI never undoes a newer CANCELLAMI.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from django.db.models import Q
 from django.utils import timezone
 
 from banditore.broadcasts.direct import reply
+from banditore.channels.base import MessageItem, StopItem
 from banditore.channels.models import Channel
-from banditore.channels.whatsapp.payloads import Message, UserPreference, moment
 from banditore.core.phone import InvalidNumber, from_whatsapp_id
 from banditore.subscribers import chat, service
 from banditore.subscribers.keywords import Command
@@ -21,9 +24,9 @@ H = InboundMessage.Handling
 HANDLING = {Command.SUBSCRIBE: H.SUBSCRIBE, Command.UNSUBSCRIBE: H.UNSUBSCRIBE}
 
 
-def apply_message(channel: Channel, message: Message) -> InboundMessage | None:
-    """Handle one inbound message exactly once (keyed by its wamid)."""
-    if InboundMessage.objects.filter(wamid=message.id).exists():
+def apply_message(channel: Channel, message: MessageItem, when: datetime) -> InboundMessage | None:
+    """Handle one inbound message exactly once (keyed by its provider id)."""
+    if InboundMessage.objects.filter(wamid=message.provider_id).exists():
         return None  # a repeated webhook
     try:
         phone = from_whatsapp_id(message.sender)
@@ -31,11 +34,10 @@ def apply_message(channel: Channel, message: Message) -> InboundMessage | None:
         # Usernames without a shared number (2026) or junk: nothing we can subscribe.
         return None
     org = channel.organization
-    sent_at = moment(message.timestamp)
-    text = message.body
+    text = message.text
     parsed = org.keywords.parse(text)
-    evidence = {"wamid": message.id, "text": text[:200]}
-    outcome = chat.handle(org, phone, parsed, evidence=evidence, when=sent_at)
+    evidence = {"wamid": message.provider_id, "text": text[:200]}
+    outcome = chat.handle(org, phone, parsed, evidence=evidence, when=when)
     answer = outcome.reply
     if parsed is not None:
         handling = HANDLING.get(parsed.command, H.COMMAND)
@@ -49,16 +51,19 @@ def apply_message(channel: Channel, message: Message) -> InboundMessage | None:
 
     subscriber = outcome.subscriber
     if subscriber is not None:
-        Subscriber.objects.filter(pk=subscriber.pk).update(last_inbound_at=sent_at)
+        # Forward only: a late webhook of an older message must not move it back.
+        Subscriber.objects.filter(pk=subscriber.pk).filter(
+            Q(last_inbound_at__isnull=True) | Q(last_inbound_at__lt=when)
+        ).update(last_inbound_at=when)
     inbound = InboundMessage.objects.create(
         organization=org,
         channel=channel,
         subscriber=subscriber,
         sender=phone,
-        wamid=message.id,
+        wamid=message.provider_id,
         type=message.type,
         text=text,
-        sent_at=sent_at,
+        sent_at=when,
         handling=handling,
     )
     if answer:
@@ -66,18 +71,16 @@ def apply_message(channel: Channel, message: Message) -> InboundMessage | None:
     return inbound
 
 
-def apply_preference(channel: Channel, preference: UserPreference) -> None:
-    """Meta's own opt-out ('Stop promotions' in WhatsApp) unsubscribes, silently."""
-    if preference.value != "stop":
-        return
+def apply_stop(channel: Channel, stop: StopItem, when: datetime) -> None:
+    """The provider's own opt-out ('Stop promotions' in WhatsApp) unsubscribes, silently."""
     try:
-        phone = from_whatsapp_id(preference.wa_id)
+        phone = from_whatsapp_id(stop.sender)
     except InvalidNumber:
         return
     service.unsubscribe(
         channel.organization,
         phone,
         source=ConsentEvent.Source.PROVIDER,
-        evidence={"user_preferences": preference.category, "value": preference.value},
-        when=moment(preference.timestamp),
+        evidence=dict(stop.evidence),
+        when=when,
     )

@@ -1,99 +1,125 @@
-"""Status webhooks move deliveries forward: sent < delivered < read; failed only before that.
+"""Status items move deliveries forward: sent < delivered < read; failed only before that.
 
 Webhooks repeat and arrive out of order, so each update names the states it may move from:
-applying the same status twice, or an older one after a newer, changes nothing.
+applying the same status twice, or an older one after a newer, changes nothing. A batch's
+statuses are applied set-based, one statement per status name, in timeline order.
 """
 
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import connection
 from django.utils import timezone
 
 from banditore.broadcasts.models import Delivery
+from banditore.channels.base import RETRY, SendError
 from banditore.channels.models import Channel
-from banditore.channels.whatsapp.errors import Action, classify
-from banditore.channels.whatsapp.payloads import Status, moment
-from banditore.dispatch.outcomes import OPTED_OUT, mark_unreachable, opt_out, pause_channel
+from banditore.dispatch import outcomes
 
 S = Delivery.Status
-# For each incoming status: the states a delivery may be in for it to apply.
+# For each incoming status: the states a delivery may be in for it to apply. Never from
+# skipped or held: those rows were not sent under this wamid's life, or must stay put.
 MOVES_FROM = {
     "sent": (S.QUEUED, S.SENDING),
     "delivered": (S.QUEUED, S.SENDING, S.SENT, S.FAILED),
     "read": (S.QUEUED, S.SENDING, S.SENT, S.DELIVERED, S.FAILED),
     "failed": (S.QUEUED, S.SENDING, S.SENT),
 }
-STAMP = {"sent": "sent_at", "delivered": "delivered_at", "read": "read_at", "failed": "failed_at"}
-MAX_ATTEMPTS = 6
+FORWARD = ("sent", "delivered", "read")
+STAMP = {"sent": "sent_at", "delivered": "delivered_at", "read": "read_at"}
+# PostgreSQL's VALUES lists stay well inside its 65,535 parameters per statement.
+CHUNK = 5000
 
 
-def apply_statuses(channel: Channel, statuses: list[Status]) -> int:
-    """Apply a batch of statuses; return how many named a wamid we don't know (yet)."""
-    relevant = [s for s in statuses if s.status in MOVES_FROM]  # 'played' etc.: nothing to move
-    known = set(
-        Delivery.objects.filter(channel=channel, wamid__in={s.id for s in relevant}).values_list(
-            "wamid", flat=True
+@dataclass(frozen=True)
+class Move:
+    """One status for one of our deliveries, as the processing hands it over."""
+
+    channel_id: int
+    provider_id: str
+    status: str
+    at: datetime
+    error: SendError | None = None
+
+
+def known_ids(moves: list[Move]) -> set[tuple[int, str]]:
+    """Which (channel, wamid) pairs name a delivery we have (one query per chunk)."""
+    wanted = list({m.provider_id for m in moves})
+    found: set[tuple[int, str]] = set()
+    for start in range(0, len(wanted), CHUNK):
+        rows = Delivery.objects.filter(wamid__in=wanted[start : start + CHUNK]).values_list(
+            "channel_id", "wamid"
         )
-    )
-    unknown = sum(1 for s in relevant if s.id not in known)
-    progress: dict[str, list] = {"sent": [], "delivered": [], "read": []}
-    for status in relevant:
-        if status.id not in known:
-            continue
-        when = moment(status.timestamp)
-        if status.status == "failed":
-            deliveries = Delivery.objects.filter(channel=channel, wamid=status.id)
-            _apply_failure(channel, deliveries, status, when)
-        else:
-            row = [when, channel.pk, status.id]
-            progress[status.status].append(row if status.status == "sent" else [when, *row])
+        found.update(rows)
+    return found
+
+
+def apply_forward(moves: list[Move]) -> None:
+    """sent / delivered / read for many deliveries: one statement per status name."""
+    by_status: dict[str, dict[tuple[int, str], datetime]] = {name: {} for name in FORWARD}
+    for move in moves:
+        key = (move.channel_id, move.provider_id)
+        rows = by_status[move.status]
+        # A repeated status keeps its earliest time.
+        if key not in rows or move.at < rows[key]:
+            rows[key] = move.at
     # In timeline order, so a batch holding sent, delivered and read ends at read.
     with connection.cursor() as cursor:
-        for name, rows in progress.items():
-            if rows:
-                cursor.executemany(_forward_sql(name), rows)
-    return unknown
+        for name in FORWARD:
+            rows = [(channel_id, wamid, at) for (channel_id, wamid), at in by_status[name].items()]
+            for start in range(0, len(rows), CHUNK):
+                _forward(cursor, name, rows[start : start + CHUNK])
 
 
-def _forward_sql(name: str) -> str:
-    """One status forward for many wamids. Delivered/read also prove it was sent: a missing
-    sent_at takes their time, so stats never count a read message as unsent."""
+def _forward(cursor, name: str, rows: list[tuple[int, str, datetime]]) -> None:
+    if not rows:
+        return
     allowed = ", ".join(f"'{state}'" for state in MOVES_FROM[name])
     stamp = STAMP[name]
-    # The right-hand side sees the row as it was, so the time comes as a parameter again.
-    sent_too = ", sent_at = COALESCE(sent_at, %s)" if name != "sent" else ""
-    return (
-        f"UPDATE broadcasts_delivery SET status = '{name}', {stamp} = %s{sent_too} "
-        f"WHERE channel_id = %s AND wamid = %s AND status IN ({allowed})"
-    )
-
-
-def _apply_failure(channel, deliveries, status: Status, when: datetime) -> None:
-    error = status.errors[0] if status.errors else None
-    code = error.code if error else 0
-    title = (error.title or error.message)[:300] if error else "failed"
-    movable = deliveries.filter(status__in=MOVES_FROM["failed"])
-    verdict = classify(code)
-    if verdict.action == Action.RETRY:
-        # Send again later as a new message (a new wamid), within the attempt budget.
-        delay = verdict.retry_after or 60.0
-        retried = movable.filter(attempts__lt=MAX_ATTEMPTS).update(
-            status=S.QUEUED,
-            wamid=None,
-            claimed_by="",
-            next_attempt_at=timezone.now() + timedelta(seconds=delay),
-            error_code=code,
-            error_title=title,
+    # Delivered/read also prove it was sent: a missing sent_at takes their time, so stats
+    # never count a read message as unsent.
+    sent_too = ", sent_at = COALESCE(d.sent_at, v.at)" if name != "sent" else ""
+    if connection.vendor == "postgresql":
+        values = ", ".join(["(%s, %s, %s::timestamptz)"] * len(rows))
+        cursor.execute(
+            f"UPDATE broadcasts_delivery AS d SET status = '{name}', {stamp} = v.at{sent_too} "
+            f"FROM (VALUES {values}) AS v(channel_id, wamid, at) "
+            f"WHERE d.wamid = v.wamid AND d.channel_id = v.channel_id "
+            f"AND d.status IN ({allowed})",
+            [value for row in rows for value in row],
         )
-        if retried:
-            return
-    delivery_ids = list(movable.values_list("id", flat=True))
-    Delivery.objects.filter(id__in=delivery_ids).update(
-        status=S.FAILED, failed_at=when, error_code=code, error_title=title
+        return
+    # SQLite: the right-hand side sees the row as it was, so the time comes twice.
+    sent_too = ", sent_at = COALESCE(sent_at, %s)" if name != "sent" else ""
+    sql = (
+        f"UPDATE broadcasts_delivery SET status = '{name}', {stamp} = %s{sent_too} "
+        f"WHERE wamid = %s AND channel_id = %s AND status IN ({allowed})"
     )
-    if code == OPTED_OUT:
-        opt_out(delivery_ids, channel)
-    elif verdict.action == Action.RECIPIENT_PERMANENT:
-        mark_unreachable(delivery_ids)
-    elif verdict.action == Action.STOP_CHANNEL:
-        pause_channel(channel.id, f"({code}) {title}")
+    if name == "sent":
+        cursor.executemany(sql, [(at, wamid, channel_id) for channel_id, wamid, at in rows])
+    else:
+        cursor.executemany(sql, [(at, at, wamid, channel_id) for channel_id, wamid, at in rows])
+
+
+def apply_failure(channel: Channel, move: Move) -> None:
+    """The provider took the message, then could not deliver it: retry, or fail for good
+    and let the verdict decide what that means for the citizen or the channel."""
+    error = move.error or SendError(0, "failed", RETRY)
+    movable = Delivery.objects.filter(
+        channel_id=move.channel_id, wamid=move.provider_id, status__in=MOVES_FROM["failed"]
+    )
+    delivery = movable.only("id", "created_at", "attempts").first()
+    if delivery is None:
+        return
+    now = timezone.now()
+    retry = outcomes.requeue_at(error, delivery.created_at, delivery.attempts, now)
+    fields = {"error_code": error.code, "error_title": error.title[:300]}
+    if retry is not None:
+        # Sent again later as a new message (a new wamid); the dispatcher re-checks at claim
+        # time that the citizen is still subscribed.
+        movable.filter(pk=delivery.pk).update(
+            status=S.QUEUED, wamid=None, claimed_by="", next_attempt_at=retry, **fields
+        )
+        return
+    if movable.filter(pk=delivery.pk).update(status=S.FAILED, failed_at=move.at, **fields):
+        outcomes.follow_up(channel, [(delivery.pk, error)])

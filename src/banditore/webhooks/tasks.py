@@ -1,91 +1,125 @@
-"""Applying stored webhook events, as a Django task, in batches, each event exactly once."""
+"""Applying stored webhook events, as a Django task, in batches, each event exactly once.
 
-import json
+A batch is applied in one transaction. If it fails, its events are applied again one by
+one, each in its own transaction, so one poison event can't hold up the others: transient
+trouble (locks, deadlocks, a lost connection) is retried with backoff, and an event that
+keeps failing becomes a dead letter an operator sees and can `replay`.
+"""
+
 import logging
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import connection, transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django_tasks import task
 from django_tasks_db.models import DBTaskResult
 
-from banditore.channels.whatsapp.payloads import Notification
-from banditore.webhooks.inbound import apply_message, apply_preference
 from banditore.webhooks.models import WebhookEvent
-from banditore.webhooks.statuses import apply_statuses
+from banditore.webhooks.processing import TRANSIENT, apply_batch
+from banditore.webhooks.routing import Router
 
 log = logging.getLogger(__name__)
-BATCH = 200
-# A status that names an unknown wamid is retried this long (its send's write-back lags).
-UNKNOWN_WAMID_PATIENCE = timedelta(minutes=10)
+BATCH = 500
+MAX_FAILURES = 5
+MAX_BACKOFF = 60
 
 
-def apply_event(event: WebhookEvent) -> None:
-    """Apply one event inside the caller's transaction."""
-    # Replies speak the installation's language, whatever the thread last served.
-    with translation.override(settings.LANGUAGE_CODE):
-        _apply(event)
-
-
-def _apply(event: WebhookEvent) -> None:
-    notification = Notification.model_validate(json.loads(event.body))
-    unknown = 0
-    for entry in notification.entry:
-        for change in entry.changes:
-            value = change.value
-            if change.field == "user_preferences":
-                for preference in value.user_preferences:
-                    apply_preference(event.channel, preference)
-            if change.field != "messages":
-                continue
-            for message in value.messages:
-                apply_message(event.channel, message)
-            unknown += apply_statuses(event.channel, value.statuses)
-    now = timezone.now()
-    if unknown and now - event.received_at < UNKNOWN_WAMID_PATIENCE:
-        event.attempts += 1
-        event.not_before = now + timedelta(seconds=min(2**event.attempts, 60))
-        event.save(update_fields=["attempts", "not_before"])
-        return
-    event.status = WebhookEvent.Status.PROCESSED
-    event.processed_at = now
-    if unknown:
-        event.error = f"{unknown} statuses for unknown messages"
-    event.save(update_fields=["status", "processed_at", "error"])
-
-
-def _claim_batch():
-    now = timezone.now()
-    pending = WebhookEvent.objects.filter(status=WebhookEvent.Status.PENDING).exclude(
-        not_before__gt=now
+def _pending():
+    return WebhookEvent.objects.filter(status=WebhookEvent.Status.PENDING).exclude(
+        not_before__gt=timezone.now()
     )
-    if connection.vendor == "postgresql":
-        # Two workers may apply batches at once; each takes rows the other hasn't locked.
-        pending = pending.select_for_update(skip_locked=True, of=("self",))
-    return list(pending.select_related("channel__organization").order_by("id")[:BATCH])
 
 
 def apply_pending_events() -> int:
-    """Apply every due pending event; return how many were applied."""
+    """Apply every due pending event; return how many were taken up."""
+    router = Router()
     done = 0
     while True:
-        with transaction.atomic():
-            events = _claim_batch()
-            if not events:
-                return done
-            for event in events:
-                try:
-                    with transaction.atomic():
-                        apply_event(event)
-                except Exception as exc:  # one bad event must not block the others
-                    log.exception("webhook event %s failed", event.pk)
-                    WebhookEvent.objects.filter(pk=event.pk).update(
-                        status=WebhookEvent.Status.FAILED, error=repr(exc)[:2000]
-                    )
-                done += 1
-        if len(events) < BATCH:
+        ids = []
+        try:
+            with transaction.atomic():
+                events = _claim_batch()
+                ids = [event.pk for event in events]
+                if not events:
+                    return done
+                apply_batch(events, router)
+        except Exception:
+            if not ids:
+                raise  # the claim itself failed: nothing to isolate (the task is retried)
+            log.warning("webhook batch of %d failed; applying its events one by one", len(ids))
+            _one_by_one(ids, router)
+        done += len(ids)
+        if len(ids) < BATCH:
             return done
+
+
+def _claim_batch() -> list[WebhookEvent]:
+    pending = _pending()
+    if connection.vendor == "postgresql":
+        # Two workers may apply batches at once; each takes rows the other hasn't locked.
+        pending = pending.select_for_update(skip_locked=True, of=("self",))
+    # Citizens' messages first, ahead of any backlog of statuses (index webhook_pending_lane).
+    ordered = pending.select_related("channel__organization").order_by("-has_messages", "id")
+    return list(ordered[:BATCH])
+
+
+def _one_by_one(ids: list[int], router: Router) -> None:
+    for event_id in ids:
+        try:
+            with transaction.atomic():
+                events = _claim_one(event_id)
+                if events:
+                    apply_batch(events, router)
+        except Exception as exc:
+            log.exception("webhook event %s failed", event_id)
+            _failed(event_id, exc)
+
+
+def _claim_one(event_id: int) -> list[WebhookEvent]:
+    pending = _pending().filter(pk=event_id)
+    if connection.vendor == "postgresql":
+        pending = pending.select_for_update(skip_locked=True, of=("self",))
+    return list(pending.select_related("channel__organization"))
+
+
+def _failed(event_id: int, exc: Exception) -> None:
+    """Try again later, or give up: a dead letter, with the error, for an operator."""
+    if connection.needs_rollback or not connection.is_usable():
+        connection.close()
+    event = WebhookEvent.objects.filter(pk=event_id).only("failures").first()
+    if event is None:
+        return
+    failures = event.failures + 1
+    error = ascii(exc)[:2000]
+    if isinstance(exc, TRANSIENT) and failures < MAX_FAILURES:
+        delay = min(2**failures, MAX_BACKOFF)
+        WebhookEvent.objects.filter(pk=event_id).update(
+            failures=failures, error=error, not_before=timezone.now() + timedelta(seconds=delay)
+        )
+    else:
+        WebhookEvent.objects.filter(pk=event_id).update(
+            status=WebhookEvent.Status.DEAD, failures=failures, error=error
+        )
+
+
+def replay(event_ids) -> int:
+    """Put dead (or old failed) events back in the queue, as if just received; return how
+    many. Every application is idempotent, so a replay changes only what was missing."""
+    with transaction.atomic():
+        count = WebhookEvent.objects.filter(
+            pk__in=list(event_ids),
+            status__in=[WebhookEvent.Status.DEAD, WebhookEvent.Status.FAILED],
+        ).update(
+            status=WebhookEvent.Status.PENDING,
+            failures=0,
+            attempts=0,
+            not_before=None,
+            processed_at=None,
+            error="",
+        )
+        if count:
+            transaction.on_commit(schedule_apply)
+    return count
 
 
 @task()

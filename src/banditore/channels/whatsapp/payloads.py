@@ -3,19 +3,33 @@
 Unknown fields are ignored (Meta adds fields often: usernames, BSUIDs, pricing changes);
 missing optional ones default. Timestamps arrive as strings in messages and statuses and as
 ints elsewhere, so numbers are accepted where a string is expected.
+
+The envelope (object, entry, changes) is validated whole; the items inside a change
+(statuses, messages, preferences) stay raw here and are validated one by one by the reader,
+so one unreadable item can't make its siblings unreadable too.
 """
 
 from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 
-def moment(timestamp: str) -> datetime:
-    """Meta's unix-seconds timestamp as an aware datetime; now, if it is unreadable."""
+def moment(timestamp: str | None) -> datetime | None:
+    """Meta's unix-seconds timestamp as an aware datetime; None if missing or unreadable.
+
+    Never the epoch: a missing "0" would make a command older than every other one.
+    """
     try:
-        return datetime.fromtimestamp(int(timestamp), tz=UTC)
+        seconds = int(timestamp)
+    except (TypeError, ValueError):
+        return None
+    if seconds <= 0:
+        return None
+    try:
+        return datetime.fromtimestamp(seconds, tz=UTC)
     except (ValueError, OverflowError, OSError):
-        return datetime.now(tz=UTC)
+        return None
 
 
 class _Model(BaseModel):
@@ -31,7 +45,7 @@ class WebhookError(_Model):
 class Status(_Model):
     id: str
     status: str
-    timestamp: str = "0"
+    timestamp: str | None = None
     recipient_id: str = ""
     errors: list[WebhookError] = []
 
@@ -59,7 +73,7 @@ class InteractiveBody(_Model):
 class Message(_Model):
     sender: str = Field(default="", alias="from")
     id: str
-    timestamp: str = "0"
+    timestamp: str | None = None
     type: str = "unknown"
     text: TextBody | None = None
     button: ButtonBody | None = None
@@ -87,15 +101,15 @@ class UserPreference(_Model):
     wa_id: str = ""
     category: str = ""
     value: str = ""
-    timestamp: str = "0"
+    timestamp: str | None = None
 
 
 class Value(_Model):
     messaging_product: str = ""
     metadata: Metadata | None = None
-    statuses: list[Status] = []
-    messages: list[Message] = []
-    user_preferences: list[UserPreference] = []
+    statuses: list[Any] = []
+    messages: list[Any] = []
+    user_preferences: list[Any] = []
 
 
 class Change(_Model):

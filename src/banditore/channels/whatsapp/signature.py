@@ -14,5 +14,7 @@ def signature_ok(body: bytes, header: str | None, app_secret: str) -> bool:
     scheme, _, received = header.partition("=")
     if scheme != "sha256" or not received:
         return False
-    expected = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, received.strip().lower())
+    # compare_digest raises on non-ASCII text; compared as bytes, a forged header is just wrong.
+    received_bytes = received.strip().lower().encode("utf-8", "surrogateescape")
+    expected = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest().encode()
+    return hmac.compare_digest(expected, received_bytes)

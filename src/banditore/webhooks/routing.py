@@ -1,0 +1,61 @@
+"""Which channel each webhook item belongs to.
+
+A body arrives on one channel's URL and is verified with that channel's credentials, but it
+may speak for other numbers too: a regional provider hosting several comuni behind one Meta
+app registers one callback URL, and Meta posts every number's webhooks there, all signed
+with the app's one secret. So an item goes to the channel whose account (WhatsApp's
+phone-number id) it names, among the channels of the same kind whose credentials the kind
+says sent this body (`shares_sender`: the same app secret). A body signed with comune A's
+secret can never touch comune B if B's secret differs; an item naming an account outside
+that set is refused and recorded. An item that names no account belongs to the URL's channel.
+"""
+
+import logging
+
+from pydantic import ValidationError
+
+from banditore.channels import registry
+from banditore.channels.base import ChannelKind
+from banditore.channels.models import Channel
+
+log = logging.getLogger(__name__)
+
+
+def kind_of(channel: Channel) -> ChannelKind:
+    return registry.of(channel)
+
+
+class Router:
+    """Routes for the channels events arrived on; built once per run of the processing."""
+
+    def __init__(self):
+        self._routes: dict[int, dict[str, Channel]] = {}
+
+    def channel_for(self, received_on: Channel, account: str) -> Channel | None:
+        if received_on.pk not in self._routes:
+            self._routes[received_on.pk] = _routes(received_on)
+        return self._routes[received_on.pk].get(account)
+
+
+def _routes(received_on: Channel) -> dict[str, Channel]:
+    kind = kind_of(received_on)
+    verified = kind.config.model_validate(received_on.config)
+    shares = getattr(kind.webhooks, "shares_sender", None)
+    routes: dict[str, Channel] = {}
+    if shares is not None:
+        siblings = Channel.objects.filter(kind=received_on.kind).exclude(pk=received_on.pk)
+        for other in siblings.select_related("organization").order_by("id"):
+            try:
+                config = kind.config.model_validate(other.config)
+            except ValidationError:
+                continue
+            if shares(verified, config):
+                account = kind.account(config)
+                if account in routes:
+                    log.warning(
+                        "account %s is set on two channels; %s wins", account, routes[account]
+                    )
+                routes.setdefault(account, other)
+    routes[kind.account(verified)] = received_on
+    routes[""] = received_on
+    return routes
