@@ -31,7 +31,7 @@ def test_it_sends_templates_and_text_and_reads_the_wamid():
             results = await send_all(
                 sb.url, [body.render(TO, "delivery:1"), text_payload(TO, "Risposta")]
             )
-            assert all(r.error is None and r.wamid.startswith("wamid.") for r in results)
+            assert all(r.error is None and r.provider_id.startswith("wamid.") for r in results)
             received = await sb.received(TO)
             assert "Notizie dal Comune di Esempio" in received[0]["text"]
 

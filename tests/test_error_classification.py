@@ -43,7 +43,7 @@ def test_it_classifies_every_code_in_the_reference_table():
         (131056, Action.RETRY),
         (131000, Action.RETRY),
         (131026, Action.RECIPIENT_PERMANENT),
-        (131050, Action.RECIPIENT_PERMANENT),
+        (131050, Action.OPTED_OUT),
         (131047, Action.WAIT_FOR_WINDOW),
         (190, Action.STOP_CHANNEL),
         (0, Action.STOP_CHANNEL),

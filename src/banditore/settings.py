@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "banditore.channels",
     "banditore.subscribers",
     "banditore.broadcasts",
+    "banditore.dispatch",
     "banditore.webhooks",
     "banditore.public",
 ]
@@ -112,8 +113,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 REDIS_URL = os.environ.get("REDIS_URL") or None
 
 # A dispatcher that stops renewing its channel lease for this long is taken for dead and
-# another one takes the channel over.
-DISPATCH_LEASE_SECONDS = float(os.environ.get("DISPATCH_LEASE_SECONDS", 15))
+# another one takes the channel over; it renews every third of it. Short, so a dead
+# machine never holds an emergency for long.
+DISPATCH_LEASE_SECONDS = float(os.environ.get("DISPATCH_LEASE_SECONDS", 3))
+# How long a delivery keeps being retried after it was queued (GOV.UK Notify: ~4 h).
+DISPATCH_RETRY_BUDGET_SECONDS = float(os.environ.get("DISPATCH_RETRY_BUDGET_SECONDS", 4 * 3600))
+# One request to the provider; longer than any real answer, shorter than a stuck socket.
+DISPATCH_SEND_TIMEOUT = float(os.environ.get("DISPATCH_SEND_TIMEOUT", 10))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

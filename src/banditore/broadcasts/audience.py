@@ -14,9 +14,9 @@ from banditore.core.models import audit
 MATERIALISE = """
 INSERT INTO broadcasts_delivery
   (organization_id, channel_id, broadcast_id, subscriber_id, kind, recipient, text, priority,
-   status, attempts, claimed_by, error_title, created_at)
+   status, attempts, claimed_by, fence, error_title, skip_reason, created_at)
 SELECT s.organization_id, %(channel)s, %(broadcast)s, s.id, 'broadcast', s.phone, '',
-       %(priority)s, 'queued', 0, '', '', %(now)s
+       %(priority)s, 'queued', 0, '', 0, '', '', %(now)s
 FROM subscribers_subscriber s
 WHERE s.organization_id = %(org)s AND s.status = 'active' {topic_filter}
 ON CONFLICT DO NOTHING

@@ -67,8 +67,12 @@ class SendError:
 
 @dataclass(frozen=True)
 class SendResult:
+    """Sent (a provider id, "" if the provider's answer didn't say which) or an error."""
+
     provider_id: str | None = None
     error: SendError | None = None
+    # Something odd about an accepted send, kept on the delivery for the operator.
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,7 @@ class Outgoing:
     broadcast_id: int | None
     priority: int
     attempts: int
+    created_at: datetime
 
 
 class Transport:
@@ -95,10 +100,10 @@ class Transport:
     def prepare(self, broadcasts: Iterable) -> None:
         """Called with each broadcast before its first delivery is rendered (cache bodies)."""
 
-    def render(self, delivery: Outgoing) -> bytes:
+    def render(self, delivery: Outgoing) -> bytes | dict:
         raise NotImplementedError
 
-    async def send(self, delivery: Outgoing, payload: bytes) -> SendResult:
+    async def send(self, delivery: Outgoing, payload: bytes | dict) -> SendResult:
         """Never raises for provider or network trouble: the error says what happened."""
         raise NotImplementedError
 

@@ -1,6 +1,9 @@
 """A channel: one sending identity of a comune (today a WhatsApp Business number)."""
 
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from banditore.core.models import Organization
@@ -25,7 +28,10 @@ class Channel(models.Model):
     # (see channels/whatsapp/config.py), as healthchecks keeps Channel.value.
     config = models.JSONField(default=dict)
     rate_per_second = models.PositiveIntegerField(
-        _("messages per second"), default=80, help_text=_("The provider's cap for this number.")
+        _("messages per second"),
+        default=80,
+        validators=[MinValueValidator(1)],
+        help_text=_("The provider's cap for this number."),
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     paused_reason = models.TextField(blank=True)
@@ -41,9 +47,28 @@ class Channel(models.Model):
     class Meta:
         verbose_name = _("channel")
         verbose_name_plural = _("channels")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rate_per_second__gte=1), name="channel_rate_positive"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.organization} · {self.name}"
+
+    def clean(self):
+        from pydantic import ValidationError as ConfigError
+
+        from banditore.channels import registry
+
+        try:
+            registry.of(self).config.model_validate(self.config)
+        except ConfigError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'config'}: {e['msg']}"
+                for e in exc.errors()
+            )
+            raise ValidationError({"config": problems}) from None
 
     @property
     def whatsapp(self):

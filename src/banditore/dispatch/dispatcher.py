@@ -1,43 +1,44 @@
 """The dispatcher: drains the Delivery outbox to the provider at each channel's full rate.
 
 One asyncio loop per process. It leases channels (one dispatcher per channel, across all
-machines), and for each leased channel runs a pump: claim a small batch in priority order,
-pace each send with the channel's limiter, POST concurrently over one shared aiohttp
-session, and write outcomes back in bulk. Database work runs on one dedicated thread, so
-Django's per-thread connection stays put and the event loop never blocks on SQL.
+machines) and runs a pump for each: claim a small batch in lane order, pace each send with
+the channel's limiter, POST concurrently over one shared aiohttp session, write outcomes
+back in bulk. It knows no channel kind: a kind's Transport renders and sends.
+
+Safety under faults:
+- Every lease acquisition has a new epoch (the fence), written into the rows it claims and
+  named by every write-back. A pump sends only while its own monotonic clock says its last
+  renewal is still live, so an owner that stalls past its lease and wakes up sends nothing
+  more and touches no row the new owner holds.
+- Leases are renewed and the reaper runs on their own database thread, never queued behind a
+  slow flush, and never blocked by a pump that is stopping.
+- A database error closes that thread's connection, so the next call reconnects: a database
+  restart costs seconds, not the service. A failed write-back is kept and retried.
 """
 
 import asyncio
 import contextlib
 import logging
-import random
 import socket
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 
 import aiohttp
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from banditore.broadcasts.models import Broadcast, Delivery, Priority
+from banditore.broadcasts.models import Broadcast, Priority
+from banditore.channels import registry
+from banditore.channels.base import STOP, Action, Outgoing, SendError, SendResult
 from banditore.channels.models import Channel
-from banditore.channels.whatsapp.client import (
-    SendResult,
-    TemplateBody,
-    WhatsAppClient,
-    text_payload,
-)
-from banditore.channels.whatsapp.errors import Action
-from banditore.dispatch import queries
+from banditore.dispatch import outcomes, queries
+from banditore.dispatch.breaker import Breaker
 from banditore.dispatch.limiter import Pacer
-from banditore.dispatch.outcomes import OPTED_OUT, mark_unreachable, opt_out, pause_channel
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 6
-MAX_BACKOFF = 300.0
 # How much sending one claim covers. Small enough that an emergency queued now is claimed
 # within half a second even while a big newsletter drains.
 CLAIM_SECONDS = 0.25
@@ -45,6 +46,15 @@ CLAIM_SECONDS = 0.25
 FLUSH_SECONDS = 0.1
 # An idle channel's lease is released after this many seconds.
 IDLE_RELEASE = 30.0
+# How often the dispatcher looks for channels with new work (an emergency on an idle
+# channel waits at most this long to be noticed), and reaps orphaned rows.
+TEND_SECONDS = 0.25
+REAP_SECONDS = 1.0
+# A pump stops sending this long before its lease could lapse in the database, so clock
+# jitter between machines never lets two owners send at once.
+LEASE_MARGIN = 0.5
+# A send that raised (a bug, a setting the provider's library refuses): never retried blindly.
+INTERNAL_ERROR = -3
 
 
 def run(coro):
@@ -56,52 +66,93 @@ def run(coro):
     return uvloop.run(coro)
 
 
-def backoff(attempts: int) -> float:
-    return min(MAX_BACKOFF, 2.0**attempts) * random.uniform(0.8, 1.2)
-
-
 class Database:
-    """Runs ORM/SQL calls on one thread owned by the dispatcher."""
+    """Runs ORM/SQL calls on one thread of its own (Django's connections are per thread)."""
 
-    def __init__(self):
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dispatch-db")
+    def __init__(self, name: str):
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
 
     async def __call__(self, fn, *args):
-        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+        return await asyncio.get_running_loop().run_in_executor(self.executor, _call, fn, args)
 
     def close(self):
-        self.executor.submit(close_old_connections).result()
+        # A function, not connection.close: the proxy must resolve in the executor's thread.
+        self.executor.submit(lambda: connection.close()).result()
         self.executor.shutdown(wait=True)
 
 
-class ChannelPump:
-    """Drains one leased channel."""
+def _call(fn, args):
+    try:
+        return fn(*args)
+    except (OperationalError, InterfaceError):
+        # The server restarted, the network dropped, SQLite stayed locked: throw the
+        # connection away so the next call opens a fresh one.
+        with contextlib.suppress(Exception):
+            connection.close()
+        raise
 
-    def __init__(self, dispatcher: "Dispatcher", channel: Channel):
+
+class Quiet:
+    """Logs a recurring failure once, then once a minute, instead of twice a second."""
+
+    def __init__(self, what: str):
+        self.what = what
+        self.since: float | None = None
+        self.last = 0.0
+
+    def failed(self) -> None:
+        now = time.monotonic()
+        if self.since is None:
+            self.since = self.last = now
+            log.exception("%s failed", self.what)
+        elif now - self.last > 60:
+            self.last = now
+            log.error("%s still failing after %.0f s", self.what, now - self.since)
+
+    def ok(self) -> None:
+        if self.since is not None:
+            log.warning("%s works again after %.0f s", self.what, time.monotonic() - self.since)
+        self.since = None
+
+
+class ChannelPump:
+    """Drains one leased channel under one epoch."""
+
+    def __init__(self, dispatcher: "Dispatcher", channel: Channel, epoch: int, deadline: float):
         self.d = dispatcher
         self.channel = channel
+        self.epoch = epoch
+        self.deadline = deadline
+        kind = registry.of(channel)
+        self.transport = kind.transport(
+            channel, dispatcher.session, timeout=settings.DISPATCH_SEND_TIMEOUT
+        )
+        rate = max(1, channel.rate_per_second)
         # A burst of 1/20 s lets the pacer make up for the event loop's late wake-ups
         # (without it every late sleep is lost for good) while no one-second window ever
         # holds more than 105% of the cap.
-        self.pacer = Pacer(channel.rate_per_second, burst=max(1, channel.rate_per_second // 20))
-        self.config = channel.whatsapp
-        self.client = WhatsAppClient(dispatcher.session, self.config)
-        self.batch = max(10, min(500, int(channel.rate_per_second * CLAIM_SECONDS)))
+        self.pacer = Pacer(rate, burst=max(1, rate // 20))
+        self.breaker = Breaker()
+        self.batch = max(10, min(500, int(rate * CLAIM_SECONDS)))
         self.cursors = {p: 0 for p in Priority.values}
         self.inflight: set[asyncio.Task] = set()
-        self.results: list[tuple[queries.Claimed, SendResult]] = []
-        self.stopped = False
-        self.bodies: dict[int, TemplateBody] = {}
+        self.results: list[tuple[Outgoing, SendResult]] = []
+        self.stopping = False
+        self.prepared: set[int] = set()
+        self.flush_quiet = Quiet(f"channel {channel.pk}: write-back")
+
+    def live(self) -> bool:
+        return not self.stopping and time.monotonic() < self.deadline
 
     async def run(self) -> None:
         # The next batch is claimed while this one is being sent, so sending never waits
         # for the database; one batch ahead at most, so an emergency waits little.
-        ahead: asyncio.Queue[list[queries.Claimed]] = asyncio.Queue(maxsize=1)
+        ahead: asyncio.Queue[list[Outgoing]] = asyncio.Queue(maxsize=1)
         feeder = asyncio.create_task(self.feed(ahead))
         flusher = asyncio.create_task(self.flush_loop())
-        unsent: list[queries.Claimed] = []
+        unsent: list[Outgoing] = []
         try:
-            while not self.stopped:
+            while self.live():
                 try:
                     claimed = await asyncio.wait_for(ahead.get(), timeout=0.2)
                 except TimeoutError:
@@ -109,210 +160,296 @@ class ChannelPump:
                         break  # idle long enough, or the feeder failed: stop here
                     continue
                 for i, delivery in enumerate(claimed):
-                    if self.stopped:
+                    probe = await self.admit()
+                    if probe is None:
                         unsent = claimed[i:]
                         break
-                    await self.pacer.wait()
-                    await self.d.slots.acquire()
-                    task = asyncio.create_task(self.send(delivery))
+                    task = asyncio.create_task(self.send(delivery, probe))
                     self.inflight.add(task)
                     task.add_done_callback(self.inflight.discard)
         finally:
-            self.stopped = True
+            self.stopping = True
             feeder.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await feeder
             while not ahead.empty():
                 unsent += ahead.get_nowait()
-            if unsent:
-                await self.d.db(queries.unclaim, [d.id for d in unsent])
             if self.inflight:
                 await asyncio.gather(*self.inflight, return_exceptions=True)
             flusher.cancel()
-            await self.flush()
-            if feeder.done() and not feeder.cancelled() and feeder.exception():
-                raise feeder.exception()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+            await self.settle(unsent)
+        if feeder.done() and not feeder.cancelled() and feeder.exception():
+            raise feeder.exception()
+
+    async def admit(self) -> bool | None:
+        """Wait until one more send may go: breaker, pacer, a free connection slot, a live
+        lease. True if it is the breaker's probe; None if the pump must stop instead."""
+        while True:
+            wait, probe = self.breaker.allow()
+            if not wait:
+                break
+            await asyncio.sleep(min(wait, 0.25))
+            if not self.live():
+                return None
+        await self.pacer.wait()
+        await self.d.slots.acquire()
+        if not self.live():  # checked last: the lease may lapse while we waited
+            self.d.slots.release()
+            if probe:
+                self.breaker.probing = False
+            return None
+        return probe
 
     async def feed(self, ahead: asyncio.Queue) -> None:
         """Claim batches ahead of the sender; end after IDLE_RELEASE seconds without work."""
         loop = asyncio.get_running_loop()
         idle_since = None
-        while not self.stopped:
-            claimed = await self.d.db(self.claim)
+        quiet = Quiet(f"channel {self.channel.pk}: claim")
+        while self.live():
+            try:
+                claimed, more = await self.d.db(self.claim)
+                quiet.ok()
+            except (OperationalError, InterfaceError):
+                quiet.failed()
+                await asyncio.sleep(0.5)
+                continue
             if claimed:
                 idle_since = None
-                await self.d.db(self.load_texts, {c.broadcast_id for c in claimed})
                 await ahead.put(claimed)
                 continue
+            if more:
+                continue  # a batch of skipped rows: look further at once
             idle_since = idle_since or loop.time()
             if not self.inflight and ahead.empty() and loop.time() - idle_since > IDLE_RELEASE:
                 return  # give the lease back: another dispatcher may take it later
             await asyncio.sleep(0.05 if self.inflight else 0.2)
 
-    def claim(self) -> list[queries.Claimed]:
-        # Every priority level in turn, emergencies first; each level has its own cursor.
-        claimed: list[queries.Claimed] = []
+    def claim(self) -> tuple[list[Outgoing], bool]:
+        """Every lane in turn, emergencies first, each after its own cursor."""
+        claimed: list[Outgoing] = []
+        more = False
         for priority in sorted(self.cursors):
             want = self.batch - len(claimed)
             if want <= 0:
                 break
-            rows = queries.claim(
-                self.channel.id, self.d.worker_id, priority, self.cursors[priority], want
+            result = queries.claim(
+                self.channel.pk,
+                self.d.worker_id,
+                self.epoch,
+                priority,
+                self.cursors[priority],
+                want,
             )
-            if len(rows) < want:
-                # End of this level: rescan from the start next time, which also finds
-                # retries whose time has come (they sit behind the cursor).
-                self.cursors[priority] = 0
-            elif rows:
-                self.cursors[priority] = rows[-1].id
-            claimed += rows
-        return claimed
+            # At the end of a lane, rescan from the start next time: that also finds
+            # retries whose time has come (they sit behind the cursor).
+            self.cursors[priority] = 0 if result.exhausted else result.last_id
+            more = more or not result.exhausted
+            claimed += result.rows
+        new = {c.broadcast_id for c in claimed if c.broadcast_id} - self.prepared
+        if new:
+            self.transport.prepare(Broadcast.objects.filter(id__in=new).only("id", "text"))
+            self.prepared |= new
+        return claimed, more
 
-    def load_texts(self, broadcast_ids: set[int | None]) -> None:
-        missing = {i for i in broadcast_ids if i is not None and i not in self.bodies}
-        for b in Broadcast.objects.filter(id__in=missing).select_related("organization"):
-            self.bodies[b.id] = self.template_body(b.text)
-
-    def template_body(self, text: str) -> TemplateBody:
-        config = self.config
-        return TemplateBody(
-            config.template_name, config.template_language, [self.channel.organization.name, text]
-        )
-
-    def payload(self, d: queries.Claimed) -> dict | bytes:
-        callback = f"delivery:{d.id}"
-        if d.kind == Delivery.Kind.REPLY:
-            return text_payload(d.recipient, d.text, callback=callback)
-        if d.kind == Delivery.Kind.NOTICE:
-            return self.template_body(d.text).render(d.recipient, callback)
-        return self.bodies[d.broadcast_id].render(d.recipient, callback)
-
-    async def send(self, d: queries.Claimed) -> None:
+    async def send(self, d: Outgoing, probe: bool) -> None:
         try:
-            result = await self.client.send(self.payload(d))
+            try:
+                result = await self.transport.send(d, self.transport.render(d))
+            except Exception as exc:
+                # A bug or a setting the HTTP library refuses: recorded, and the channel
+                # paused with the reason, rather than the delivery left in 'sending'.
+                log.exception("channel %s: sending delivery %s raised", self.channel.pk, d.id)
+                title = f"{type(exc).__name__}: {exc}"[:300]
+                result = SendResult(error=SendError(INTERNAL_ERROR, title, STOP))
         finally:
             self.d.slots.release()
-        if result.error is not None:
-            verdict = result.error.verdict
-            if verdict.throttle_channel:
-                self.pacer.hold(verdict.retry_after or 1.0)
-            if verdict.action == Action.STOP_CHANNEL:
-                self.stopped = True
+        error = result.error
+        self.breaker.record(trouble=bool(error and error.verdict.provider_trouble), probe=probe)
+        if error is not None:
+            if error.verdict.throttle_channel:
+                self.pacer.hold(error.verdict.retry_after or 1.0)
+            if error.verdict.action == Action.STOP_CHANNEL:
+                self.stopping = True
         self.results.append((d, result))
 
     async def flush_loop(self) -> None:
+        failures = 0
         while True:
-            await asyncio.sleep(FLUSH_SECONDS)
-            await self.flush()
+            await asyncio.sleep(FLUSH_SECONDS * 2 ** min(failures, 6))
+            failures = 0 if await self.flush() else failures + 1
 
-    async def flush(self) -> None:
+    async def flush(self) -> bool:
         if not self.results:
-            return
+            return True
         results, self.results = self.results, []
-        await self.d.db(self.write, results)
+        try:
+            await self.d.db(self.write, results)
+        except Exception:
+            # Kept, and written with the next flush: an outcome is never dropped.
+            self.results = results + self.results
+            self.flush_quiet.failed()
+            return False
+        self.flush_quiet.ok()
+        return True
 
-    def write(self, results: list[tuple[queries.Claimed, SendResult]]) -> None:
+    def write(self, results: list[tuple[Outgoing, SendResult]]) -> None:
         now = timezone.now()
-        sent, retry, failed, unreachable, opted_out = [], [], [], [], []
-        stop_reason = ""
+        sent, retry, failed, follow = [], [], [], []
         for d, result in results:
             error = result.error
             if error is None:
-                sent.append([result.wamid, now, d.id])
+                sent.append([result.provider_id or None, now, result.note[:300], d.id, self.epoch])
                 continue
-            verdict = error.verdict
-            row = [error.code, error.title]
-            if verdict.action == Action.STOP_CHANNEL:
-                # Not this message's fault: it waits, unspent, until the channel resumes.
-                retry.append([now, *row, d.id])
-                stop_reason = f"({error.code}) {error.title}"
-            elif verdict.action == Action.RETRY and d.attempts < MAX_ATTEMPTS:
-                delay = verdict.retry_after or backoff(d.attempts)
-                retry.append([now + timedelta(seconds=delay), *row, d.id])
+            row = [error.code, error.title[:300], d.id, self.epoch]
+            when = outcomes.requeue_at(error, d.created_at, d.attempts + 1, now)
+            if when is not None:
+                retry.append([when, *row])
             else:
-                failed.append([now, *row, d.id])
-                if error.code == OPTED_OUT:
-                    opted_out.append(d.id)
-                elif verdict.action == Action.RECIPIENT_PERMANENT:
-                    unreachable.append(d.id)
-        queries.write_outcomes(sent, retry, failed)
-        if unreachable:
-            mark_unreachable(unreachable)
-        if opted_out:
-            opt_out(opted_out, self.channel)
-        if stop_reason:
-            log.error("channel %s paused: %s", self.channel.id, stop_reason)
-            pause_channel(self.channel.id, stop_reason)
-        queries.finish_broadcasts({d.broadcast_id for d, _ in results if d.broadcast_id}, now)
+                failed.append([now, *row])
+            if error.verdict.action != Action.RETRY:
+                follow.append((d.id, error))
+        with transaction.atomic():
+            queries.write_outcomes(sent, retry, failed)
+            if follow:
+                outcomes.follow_up(self.channel, follow)
+            queries.finish_broadcasts({d.broadcast_id for d, _ in results if d.broadcast_id}, now)
+
+    async def settle(self, unsent: list[Outgoing]) -> None:
+        """Hand back what was claimed but not sent, and write every outcome, however long
+        the database takes to come back (until the worker itself stops)."""
+        while True:
+            try:
+                if unsent:
+                    await self.d.db(queries.unclaim, [u.id for u in unsent], self.epoch)
+                    unsent = []
+                if await self.flush() and not self.results:
+                    break
+            except Exception:
+                self.flush_quiet.failed()
+            if self.d.closing and time.monotonic() > self.d.closing + 10:
+                log.error(
+                    "channel %s: %d outcomes and %d claims could not be written; the reaper "
+                    "requeues them",
+                    self.channel.pk,
+                    len(self.results),
+                    len(unsent),
+                )
+                return
+            await asyncio.sleep(0.5)
+        with contextlib.suppress(Exception):
+            await self.d.control(
+                queries.release_lease, self.channel.pk, self.d.worker_id, self.epoch
+            )
 
 
 class Dispatcher:
     def __init__(self, worker_id: str | None = None, concurrency: int = 512):
         self.worker_id = worker_id or f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
         self.concurrency = concurrency
-        self.db = Database()
+        # Claims and write-backs on one thread; leases and the reaper on another, so a slow
+        # flush never delays a renewal.
+        self.db = Database("dispatch-db")
+        self.control = Database("dispatch-lease")
+        self.lease_seconds = settings.DISPATCH_LEASE_SECONDS
         self.pumps: dict[int, tuple[ChannelPump, asyncio.Task]] = {}
         self.session: aiohttp.ClientSession | None = None
         self.slots: asyncio.Semaphore | None = None
+        self.closing: float | None = None
+        self.renewed_at = 0.0
+        self.reaped_at = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
         self.slots = asyncio.Semaphore(self.concurrency)
         connector = aiohttp.TCPConnector(limit=self.concurrency, ttl_dns_cache=300)
+        quiet = Quiet("dispatcher: tending leases")
         async with aiohttp.ClientSession(connector=connector) as self.session:
             try:
                 while not stop.is_set():
                     try:
-                        await self.tend_leases()
+                        await self.tend()
+                        quiet.ok()
                     except Exception:
                         # A database hiccup must not end the process: try again shortly.
-                        log.exception("dispatcher: tending leases failed")
+                        quiet.failed()
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), timeout=0.5)
+                        await asyncio.wait_for(stop.wait(), timeout=TEND_SECONDS)
             finally:
                 await self.stop_all()
         self.db.close()
+        self.control.close()
 
-    async def tend_leases(self) -> None:
-        """Renew our leases, take free channels that have work, drop what we lost or paused."""
-        for channel_id, (pump, task) in list(self.pumps.items()):
-            renewed = await self.db(
-                queries.take_lease, channel_id, self.worker_id, settings.DISPATCH_LEASE_SECONDS
-            )
-            if not renewed or task.done():
-                pump.stopped = True
-                await asyncio.gather(task, return_exceptions=True)
-                if not task.cancelled() and task.exception() is not None:
-                    log.error("channel %s pump crashed", channel_id, exc_info=task.exception())
-                del self.pumps[channel_id]
-                if renewed:
-                    await self.db(queries.release_lease, channel_id, self.worker_id)
-        for channel_id, _owner in await self.db(queries.channels_with_work):
+    async def tend(self) -> None:
+        """Renew our leases, reap orphans, take free channels that have work."""
+        self.forget_finished()
+        now = time.monotonic()
+        if now - self.renewed_at >= self.lease_seconds / 3:
+            await self.renew()
+        if now - self.reaped_at >= REAP_SECONDS:
+            if reaped := await self.control(queries.reap):
+                log.warning("%d deliveries of a lost lease requeued", reaped)
+            self.reaped_at = now
+        for channel_id, owner, expires in await self.control(queries.channels_with_work):
             if channel_id in self.pumps:
                 continue
-            if await self.db(
-                queries.take_lease, channel_id, self.worker_id, settings.DISPATCH_LEASE_SECONDS
-            ):
-                await self.start_pump(channel_id)
+            if owner and expires is not None and expires >= timezone.now():
+                continue  # someone else's, and alive
+            try:
+                await self.take(channel_id)
+            except (OperationalError, InterfaceError):
+                raise
+            except Exception:
+                # One broken channel never keeps the others from being served.
+                log.exception("channel %s: could not start sending", channel_id)
 
-    async def start_pump(self, channel_id: int) -> None:
-        orphans = await self.db(queries.reclaim_orphans, channel_id)
-        if orphans:
-            log.warning(
-                "channel %s: %d deliveries of a dead dispatcher requeued", channel_id, orphans
-            )
+    async def renew(self) -> None:
+        started = time.monotonic()
+        renewed = await self.control(queries.renew_leases, self.worker_id, self.lease_seconds)
+        self.renewed_at = started
+        for channel_id, (pump, _task) in self.pumps.items():
+            if renewed.get(channel_id) == pump.epoch:
+                pump.deadline = started + self.lease_seconds - LEASE_MARGIN
+            else:
+                pump.stopping = True  # lost, paused or lapsed: it winds down by itself
+
+    async def take(self, channel_id: int) -> None:
+        started = time.monotonic()
+        epoch = await self.control(
+            queries.acquire_lease, channel_id, self.worker_id, self.lease_seconds
+        )
+        if epoch is None:
+            return
+        # Rows the previous owner had in flight go back to the queue now, not in a second.
+        if reaped := await self.control(queries.reap):
+            log.warning("channel %s: %d deliveries of a lost lease requeued", channel_id, reaped)
         channel = await self.db(self.load_channel, channel_id)
-        pump = ChannelPump(self, channel)
+        try:
+            pump = ChannelPump(self, channel, epoch, started + self.lease_seconds - LEASE_MARGIN)
+        except Exception as exc:
+            # A setting the channel can't send with (the kind's config model refuses it).
+            reason = f"configuration: {exc}"[:2000]
+            await self.control(outcomes.pause_channel, channel_id, reason)
+            await self.control(queries.release_lease, channel_id, self.worker_id, epoch)
+            return
         self.pumps[channel_id] = (pump, asyncio.create_task(pump.run()))
-        log.info("channel %s leased by %s", channel_id, self.worker_id)
+        log.info("channel %s leased by %s (epoch %s)", channel_id, self.worker_id, epoch)
+
+    def forget_finished(self) -> None:
+        for channel_id, (_pump, task) in list(self.pumps.items()):
+            if not task.done():
+                continue
+            del self.pumps[channel_id]
+            if not task.cancelled() and task.exception() is not None:
+                log.error("channel %s pump crashed", channel_id, exc_info=task.exception())
 
     @staticmethod
     def load_channel(channel_id: int) -> Channel:
         return Channel.objects.select_related("organization").get(pk=channel_id)
 
     async def stop_all(self) -> None:
+        self.closing = time.monotonic()
         for pump, _ in self.pumps.values():
-            pump.stopped = True
+            pump.stopping = True
         await asyncio.gather(*(t for _, t in self.pumps.values()), return_exceptions=True)
-        for channel_id in list(self.pumps):
-            await self.db(queries.release_lease, channel_id, self.worker_id)
         self.pumps.clear()

@@ -12,7 +12,8 @@ class Pacer:
     """
 
     def __init__(self, rate: float, burst: int = 1, clock=time.monotonic):
-        self.interval = 1.0 / rate
+        # A rate of 0 would divide by zero; settings refuse it, this never trusts them.
+        self.interval = 1.0 / max(rate, 1)
         self.tolerance = self.interval * max(burst - 1, 0)
         self.clock = clock
         self.tat = clock()

@@ -1,40 +1,98 @@
-"""What the dispatcher does to the rest of the world after a provider's verdict."""
+"""What a provider's verdict means for a delivery and for the rest of the world.
 
+Written once, used by the dispatcher's write-back (the provider refused a send) and by the
+status webhooks (the provider accepted it, then reported it failed).
+
+The retry policy is a time budget, as GOV.UK Notify's (about four hours of retries), not a
+count: exponential backoff with jitter, capped at five minutes, until the delivery is older
+than the budget. Provider outages (5xx, network) are absorbed by the channel's circuit
+breaker, so they retry soon and cheaply instead of pushing every delivery's backoff out.
+"""
+
+import logging
+import random
+from datetime import datetime, timedelta
+
+from django.conf import settings
+
+from banditore.channels.base import Action, SendError
 from banditore.channels.models import Channel
 from banditore.core.models import audit
-from banditore.subscribers.models import Subscriber
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = 300.0
+
+
+def backoff(attempts: int) -> float:
+    """Seconds before the next try after `attempts` sends: 2, 4, 8 … 300, with jitter."""
+    return min(MAX_BACKOFF, 2.0 ** max(attempts, 1)) * random.uniform(0.75, 1.0)
+
+
+def requeue_at(
+    error: SendError, created_at: datetime, attempts: int, now: datetime
+) -> datetime | None:
+    """When to try a failed send again, or None: it has failed for good."""
+    verdict = error.verdict
+    if verdict.action == Action.STOP_CHANNEL:
+        # Not this message's fault: it waits until an operator resumes the channel.
+        return now
+    if verdict.action != Action.RETRY:
+        return None
+    if verdict.retry_after is not None:
+        delay = verdict.retry_after
+    elif verdict.provider_trouble:
+        delay = random.uniform(1.0, 3.0)  # the circuit breaker does the waiting
+    else:
+        delay = backoff(attempts)
+    when = now + timedelta(seconds=delay)
+    if when > created_at + timedelta(seconds=settings.DISPATCH_RETRY_BUDGET_SECONDS):
+        return None
+    return when
+
+
+def follow_up(channel: Channel, failures: list[tuple[int, SendError]]) -> None:
+    """After the provider's verdicts: opt citizens out, mark numbers unreachable, or pause
+    the channel, as each verdict says. Call inside the transaction that records them."""
+    from banditore.subscribers import service
+    from banditore.subscribers.models import ConsentEvent, Subscriber
+
+    by_action: dict[Action, list[int]] = {}
+    stop = None
+    for delivery_id, error in failures:
+        action = error.verdict.action
+        by_action.setdefault(action, []).append(delivery_id)
+        if action == Action.STOP_CHANNEL:
+            stop = error
+    org = channel.organization
+    provider = ConsentEvent.Source.PROVIDER
+    if ids := by_action.get(Action.OPTED_OUT):
+        codes = {e.code for i, e in failures if i in set(ids)}
+        for phone in _active(Subscriber, ids).values_list("phone", flat=True):
+            service.unsubscribe(org, phone, source=provider, evidence={"error": sorted(codes)})
+    if ids := by_action.get(Action.RECIPIENT_PERMANENT):
+        codes = {e.code for i, e in failures if i in set(ids)}
+        subscriber_ids = list(_active(Subscriber, ids).values_list("id", flat=True))
+        if subscriber_ids:
+            service.mark_unreachable(
+                org, subscriber_ids, source=provider, evidence={"error": sorted(codes)}
+            )
+    if stop is not None:
+        pause_channel(channel.pk, f"({stop.code}) {stop.title}")
+
+
+def _active(Subscriber, delivery_ids: list[int]):
+    return Subscriber.objects.filter(
+        deliveries__id__in=delivery_ids, status=Subscriber.Status.ACTIVE
+    ).distinct()
 
 
 def pause_channel(channel_id: int, reason: str) -> None:
     """Stop all sending on a channel until an operator resumes it, and say why."""
     channel = Channel.objects.select_related("organization").get(pk=channel_id)
-    if channel.status == Channel.Status.PAUSED:
-        return
-    Channel.objects.filter(pk=channel_id).update(status=Channel.Status.PAUSED, paused_reason=reason)
-    audit(channel.organization, "channel.paused", str(channel), reason=reason)
-
-
-# "User stopped marketing messages from your business": their word, so an opt-out.
-OPTED_OUT = 131050
-
-
-def opt_out(delivery_ids: list[int], channel: Channel) -> None:
-    from banditore.subscribers import service
-    from banditore.subscribers.models import ConsentEvent
-
-    phones = Subscriber.objects.filter(
-        deliveries__id__in=delivery_ids, status=Subscriber.Status.ACTIVE
-    ).values_list("phone", flat=True)
-    for phone in list(phones):
-        service.unsubscribe(
-            channel.organization,
-            phone,
-            source=ConsentEvent.Source.PROVIDER,
-            evidence={"error": OPTED_OUT},
-        )
-
-
-def mark_unreachable(delivery_ids: list[int]) -> None:
-    Subscriber.objects.filter(
-        deliveries__id__in=delivery_ids, status=Subscriber.Status.ACTIVE
-    ).update(status=Subscriber.Status.UNREACHABLE)
+    paused = Channel.objects.filter(pk=channel_id, status=Channel.Status.ACTIVE).update(
+        status=Channel.Status.PAUSED, paused_reason=reason[:2000]
+    )
+    if paused:
+        log.error("channel %s paused: %s", channel_id, reason)
+        audit(channel.organization, "channel.paused", str(channel), reason=reason)

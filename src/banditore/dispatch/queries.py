@@ -1,7 +1,10 @@
 """The dispatcher's hot-path SQL, in one place, named, with why each is shaped as it is.
 
-Portable between SQLite (3.35+, for RETURNING) and PostgreSQL. No row locks are needed for
-claims: a channel's deliveries are touched only by the dispatcher holding its lease.
+Portable between SQLite (3.35+, for RETURNING) and PostgreSQL. Claims take no row locks: a
+channel's queued rows are claimed only by the dispatcher holding its lease, and every claim
+and write-back names the lease's epoch (the fence), so a dispatcher that lost its lease
+without knowing it (stalled, partitioned) can neither claim nor overwrite the new owner's
+rows. Times come from the worker's clock: keep the machines' clocks in sync (NTP).
 """
 
 from dataclasses import dataclass
@@ -10,144 +13,255 @@ from datetime import datetime, timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
-# -- name: take-lease
-# Take (or renew) a channel's lease if it is free, expired or already ours. One statement,
-# so two dispatchers racing for the same channel can't both win.
-TAKE_LEASE = """
-UPDATE channels_channel SET lease_owner = %s, lease_expires_at = %s
+from banditore.broadcasts.models import Delivery
+from banditore.channels.base import Outgoing
+
+SkipReason = Delivery.SkipReason
+
+# -- name: acquire-lease
+# Take a free or expired lease. One statement, so two dispatchers racing for the same channel
+# can't both win; the epoch grows with every acquisition and becomes the fence.
+ACQUIRE_LEASE = """
+UPDATE channels_channel
+SET lease_owner = %s, lease_expires_at = %s, lease_epoch = lease_epoch + 1
 WHERE id = %s AND status = 'active'
-  AND (lease_owner = '' OR lease_owner = %s OR lease_expires_at IS NULL OR lease_expires_at < %s)
+  AND (lease_owner = '' OR lease_expires_at IS NULL OR lease_expires_at < %s)
+RETURNING lease_epoch
+"""
+
+# -- name: renew-leases
+# Every lease this dispatcher still holds, renewed in one round trip. A lease that already
+# lapsed is not renewed (another dispatcher may be taking it over, and the reaper may have
+# requeued its rows): its pump stops and the channel is acquired again under a new epoch.
+RENEW_LEASES = """
+UPDATE channels_channel SET lease_expires_at = %s
+WHERE lease_owner = %s AND status = 'active' AND lease_expires_at >= %s
+RETURNING id, lease_epoch
+"""
+
+RELEASE_LEASE = """
+UPDATE channels_channel SET lease_owner = '', lease_expires_at = NULL
+WHERE id = %s AND lease_owner = %s AND lease_epoch = %s
 """
 
 # -- name: channels-with-work
-# Active channels that have something due. The partial index delivery_claim makes the
-# EXISTS a short index probe per channel.
+# Active channels that have something due, and who holds them. The partial index
+# delivery_claim makes the EXISTS a short index probe per channel.
 CHANNELS_WITH_WORK = """
-SELECT c.id, c.lease_owner FROM channels_channel c
+SELECT c.id, c.lease_owner, c.lease_expires_at FROM channels_channel c
 WHERE c.status = 'active' AND EXISTS (
   SELECT 1 FROM broadcasts_delivery d
   WHERE d.channel_id = c.id AND d.status = 'queued'
     AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= %s))
 """
 
-# -- name: reclaim-orphans
-# Run by a dispatcher as it starts draining a channel it just leased: nobody else may be
-# sending on it now, so whatever is still 'sending' belongs to a dead (or stalled) one and
-# goes back to the queue. The few that were in flight may reach the citizen twice:
-# at-least-once, as emergencies prefer.
-RECLAIM_ORPHANS = """
+# -- name: reap
+# Run by every worker, often: rows in flight under a lease that is gone (expired, or taken
+# over under a newer epoch) go back to the queue. The 'sending' set is small (what is in
+# flight), and the partial index delivery_inflight holds exactly it. The fence is left as it
+# was: the old owner's late write-back of a message it did send still lands, as long as
+# nobody has claimed the row again. A reap is not an attempt: attempts count sends.
+REAP = """
 UPDATE broadcasts_delivery SET status = 'queued', claimed_by = ''
-WHERE channel_id = %s AND status = 'sending'
+WHERE status = 'sending' AND NOT EXISTS (
+  SELECT 1 FROM channels_channel c
+  WHERE c.id = broadcasts_delivery.channel_id AND c.lease_epoch = broadcasts_delivery.fence
+    AND c.lease_expires_at >= %s)
 """
+
+# -- name: candidates
+# The next due deliveries of one lane after a keyset cursor (id > last seen): scanning from
+# the start each time would walk the dead index entries that claimed rows leave behind until
+# vacuum, and claims would slow down as a big broadcast drains. With each row, what decides
+# whether it may still go: its subscriber's status and its broadcast's.
+CANDIDATES = """
+SELECT d.id, d.kind, s.status, b.status
+FROM broadcasts_delivery d
+LEFT JOIN subscribers_subscriber s ON s.id = d.subscriber_id
+LEFT JOIN broadcasts_broadcast b ON b.id = d.broadcast_id
+WHERE d.channel_id = %s AND d.status = 'queued' AND d.priority = %s AND d.id > %s
+  AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= %s)
+ORDER BY d.id LIMIT %s
+"""
+
+# -- name: claim
+# The candidates that may go become ours, re-checked in the same statement: still queued,
+# the subscriber still active (a reply goes to whoever wrote, subscribed or not: the goodbye
+# after CANCELLAMI is one), the broadcast still sending, and the lease still ours under this
+# epoch. An opt-out or a cancel committed a moment ago is final.
+CLAIM = """
+UPDATE broadcasts_delivery SET status = 'sending', claimed_by = %s, fence = %s
+WHERE id IN ({ids}) AND status = 'queued'
+  AND (kind = 'reply' OR EXISTS (
+    SELECT 1 FROM subscribers_subscriber s
+    WHERE s.id = broadcasts_delivery.subscriber_id AND s.status = 'active'))
+  AND (broadcast_id IS NULL OR EXISTS (
+    SELECT 1 FROM broadcasts_broadcast b
+    WHERE b.id = broadcasts_delivery.broadcast_id AND b.status = 'sending'))
+  AND EXISTS (
+    SELECT 1 FROM channels_channel c
+    WHERE c.id = %s AND c.lease_owner = %s AND c.lease_epoch = %s AND c.status = 'active')
+RETURNING id, kind, recipient, text, broadcast_id, priority, attempts, created_at
+"""
+
+SKIP = """
+UPDATE broadcasts_delivery SET status = 'skipped', skip_reason = %s, claimed_by = ''
+WHERE id = %s AND status = 'queued'
+"""
+
+HOLD = "UPDATE broadcasts_delivery SET status = 'held' WHERE id = %s AND status = 'queued'"
 
 # -- name: unclaim
 # Claimed but never sent (the pump stopped first): back to the queue, the attempt unspent.
 UNCLAIM = """
-UPDATE broadcasts_delivery SET status = 'queued', claimed_by = '', attempts = attempts - 1
-WHERE id = %s AND status = 'sending'
+UPDATE broadcasts_delivery SET status = 'queued', claimed_by = ''
+WHERE id = %s AND status = 'sending' AND fence = %s
 """
 
-# -- name: claim
-# Claim the next due deliveries of one priority after a keyset cursor (id > last claimed):
-# scanning from the start each time would walk the dead index entries that claimed rows
-# leave behind until vacuum, and claims would slow down as a big broadcast drains.
-CLAIM = """
-UPDATE broadcasts_delivery
-SET status = 'sending', claimed_by = %s, attempts = attempts + 1
-WHERE id IN (
-  SELECT id FROM broadcasts_delivery
-  WHERE channel_id = %s AND status = 'queued' AND priority = %s AND id > %s
-    AND (next_attempt_at IS NULL OR next_attempt_at <= %s)
-  ORDER BY id LIMIT %s)
-RETURNING id, kind, recipient, text, broadcast_id, priority, attempts
-"""
+# Write-backs: a row counts a send attempt when, and only when, it was really sent. They
+# apply while the row is still ours (sending under our fence) or was reaped and not claimed
+# again since (queued, fence unchanged): a message that did go out is recorded as sent
+# rather than sent twice.
+_OURS = "WHERE id = %s AND fence = %s AND status IN ('sending', 'queued')"
 
 # -- name: mark-sent
-MARK_SENT = """
-UPDATE broadcasts_delivery SET status = 'sent', wamid = %s, sent_at = %s, claimed_by = ''
-WHERE id = %s AND status = 'sending'
+MARK_SENT = f"""
+UPDATE broadcasts_delivery
+SET status = 'sent', wamid = %s, sent_at = %s, claimed_by = '', attempts = attempts + 1,
+    next_attempt_at = NULL, error_code = NULL, error_title = %s
+{_OURS}
 """
 
 # -- name: requeue
-MARK_RETRY = """
+MARK_RETRY = f"""
 UPDATE broadcasts_delivery
-SET status = 'queued', claimed_by = '', next_attempt_at = %s, error_code = %s, error_title = %s
-WHERE id = %s AND status = 'sending'
+SET status = 'queued', claimed_by = '', attempts = attempts + 1, next_attempt_at = %s,
+    error_code = %s, error_title = %s
+{_OURS}
 """
 
 # -- name: mark-failed
-MARK_FAILED = """
+MARK_FAILED = f"""
 UPDATE broadcasts_delivery
-SET status = 'failed', claimed_by = '', failed_at = %s, error_code = %s, error_title = %s
-WHERE id = %s AND status = 'sending'
+SET status = 'failed', claimed_by = '', attempts = attempts + 1, failed_at = %s,
+    error_code = %s, error_title = %s
+{_OURS}
 """
 
 # -- name: finish-broadcasts
-# A sending broadcast with nothing left queued or in flight is done.
+# A sending broadcast with nothing left queued, held or in flight is done.
 FINISH_BROADCASTS = """
 UPDATE broadcasts_broadcast SET status = 'sent', finished_at = %s
 WHERE status = 'sending' AND id IN ({ids}) AND NOT EXISTS (
   SELECT 1 FROM broadcasts_delivery d
-  WHERE d.broadcast_id = broadcasts_broadcast.id AND d.status IN ('queued', 'sending'))
+  WHERE d.broadcast_id = broadcasts_broadcast.id AND d.status IN ('queued', 'sending', 'held'))
 """
 
 
-@dataclass(frozen=True)
-class Claimed:
-    id: int
-    kind: str
-    recipient: str
-    text: str
-    broadcast_id: int | None
-    priority: int
-    attempts: int
+def _marks(n: int) -> str:
+    return ",".join(["%s"] * n)
 
 
-def take_lease(channel_id: int, owner: str, seconds: float) -> bool:
+def acquire_lease(channel_id: int, owner: str, seconds: float) -> int | None:
+    """The new epoch if the lease is now ours, else None."""
     now = timezone.now()
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(ACQUIRE_LEASE, [owner, now + timedelta(seconds=seconds), channel_id, now])
+        row = cur.fetchone()
+    return row[0] if row else None
+
+
+def renew_leases(owner: str, seconds: float) -> dict[int, int]:
+    """Renew every live lease of `owner`; return {channel id: epoch} of those renewed."""
+    now = timezone.now()
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(RENEW_LEASES, [now + timedelta(seconds=seconds), owner, now])
+        return dict(cur.fetchall())
+
+
+def release_lease(channel_id: int, owner: str, epoch: int) -> None:
     with connection.cursor() as cur:
-        cur.execute(TAKE_LEASE, [owner, now + timedelta(seconds=seconds), channel_id, owner, now])
-        return cur.rowcount == 1
+        cur.execute(RELEASE_LEASE, [channel_id, owner, epoch])
 
 
-def release_lease(channel_id: int, owner: str) -> None:
-    with connection.cursor() as cur:
-        cur.execute(
-            "UPDATE channels_channel SET lease_owner = '', lease_expires_at = NULL "
-            "WHERE id = %s AND lease_owner = %s",
-            [channel_id, owner],
-        )
-
-
-def channels_with_work() -> list[tuple[int, str]]:
+def channels_with_work() -> list[tuple[int, str, datetime | None]]:
     with connection.cursor() as cur:
         cur.execute(CHANNELS_WITH_WORK, [timezone.now()])
         return list(cur.fetchall())
 
 
-def reclaim_orphans(channel_id: int) -> int:
-    with connection.cursor() as cur:
-        cur.execute(RECLAIM_ORPHANS, [channel_id])
+def reap() -> int:
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(REAP, [timezone.now()])
         return cur.rowcount
 
 
-def unclaim(ids: list[int]) -> None:
-    with transaction.atomic(), connection.cursor() as cur:
-        cur.executemany(UNCLAIM, [[i] for i in ids])
+def _why_not(kind: str, subscriber_status: str | None, broadcast_status: str | None):
+    """Why a queued row may not go now: (skip reason, hold); (None, False) if it may."""
+    if broadcast_status in ("cancelled",):
+        return SkipReason.CANCELLED, False
+    if broadcast_status is not None and broadcast_status != "sending":
+        return None, True  # paused (or not started): it waits, out of the claim index
+    if kind == Delivery.Kind.REPLY:
+        return None, False
+    if subscriber_status is None:
+        return SkipReason.ERASED, False
+    if subscriber_status == "unreachable":
+        return SkipReason.UNREACHABLE, False
+    if subscriber_status != "active":
+        return SkipReason.UNSUBSCRIBED, False
+    return None, False
 
 
-def claim(channel_id: int, owner: str, priority: int, after_id: int, limit: int) -> list[Claimed]:
+@dataclass(frozen=True)
+class Claim:
+    rows: list[Outgoing]
+    # The highest id looked at, and whether the lane had fewer due rows than asked for.
+    last_id: int
+    exhausted: bool
+
+
+def claim(
+    channel_id: int, owner: str, epoch: int, priority: int, after_id: int, limit: int
+) -> Claim:
     with transaction.atomic(), connection.cursor() as cur:
-        cur.execute(CLAIM, [owner, channel_id, priority, after_id, timezone.now(), limit])
-        rows = [Claimed(*row) for row in cur.fetchall()]
-    # RETURNING order is not guaranteed; the cursor needs the highest id.
+        cur.execute(CANDIDATES, [channel_id, priority, after_id, timezone.now(), limit])
+        candidates = cur.fetchall()
+        if not candidates:
+            return Claim([], after_id, True)
+        go, skip, hold = [], [], []
+        for delivery_id, kind, subscriber_status, broadcast_status in candidates:
+            reason, held = _why_not(kind, subscriber_status, broadcast_status)
+            if reason:
+                skip.append([reason, delivery_id])
+            elif held:
+                hold.append([delivery_id])
+            else:
+                go.append(delivery_id)
+        rows: list[Outgoing] = []
+        if go:
+            cur.execute(
+                CLAIM.format(ids=_marks(len(go))),
+                [owner, epoch, *go, channel_id, owner, epoch],
+            )
+            rows = [Outgoing(*row) for row in cur.fetchall()]
+        if skip:
+            cur.executemany(SKIP, skip)
+        if hold:
+            cur.executemany(HOLD, hold)
+    # RETURNING order is not guaranteed.
     rows.sort(key=lambda r: r.id)
-    return rows
+    return Claim(rows, candidates[-1][0], len(candidates) < limit)
+
+
+def unclaim(ids: list[int], fence: int) -> None:
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.executemany(UNCLAIM, [[i, fence] for i in ids])
 
 
 def write_outcomes(sent: list, retry: list, failed: list) -> None:
-    """Bulk write-back: one executemany per kind of outcome, one transaction."""
-    with transaction.atomic(), connection.cursor() as cur:
+    """Bulk write-back: one executemany per kind of outcome. Rows end with [id, fence]."""
+    with connection.cursor() as cur:
         if sent:
             cur.executemany(MARK_SENT, sent)
         if retry:
@@ -160,4 +274,4 @@ def finish_broadcasts(ids: set[int], now: datetime) -> None:
     if not ids:
         return
     with connection.cursor() as cur:
-        cur.execute(FINISH_BROADCASTS.format(ids=",".join(["%s"] * len(ids))), [now, *sorted(ids)])
+        cur.execute(FINISH_BROADCASTS.format(ids=_marks(len(ids))), [now, *sorted(ids)])

@@ -7,12 +7,15 @@ the sandbox: only `base_url` differs.
 
 import json
 import re
-from dataclasses import dataclass
 
 import aiohttp
 
+from banditore.channels.base import SendResult
 from banditore.channels.whatsapp.config import WhatsAppConfig
 from banditore.channels.whatsapp.errors import NETWORK_ERROR, GraphError, parse_graph_error
+
+# Meta's message ids are ~60 characters; anything far longer is not one.
+WAMID_MAX = 128
 
 # A template's body parameter may not hold newlines, tabs or more than four spaces in a row
 # (reference §2.3), and the hydrated body must stay within 1,024 characters.
@@ -83,12 +86,6 @@ class TemplateBody:
         return f'{self.prefix}{to}","biz_opaque_callback_data":"{callback}"}}'.encode()
 
 
-@dataclass(frozen=True)
-class SendResult:
-    wamid: str | None = None
-    error: GraphError | None = None
-
-
 class WhatsAppClient:
     def __init__(self, session: aiohttp.ClientSession, config: WhatsAppConfig, timeout: float = 30):
         self.session = session
@@ -113,13 +110,16 @@ class WhatsAppClient:
                 status = response.status
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             # The message may or may not have been accepted; the caller retries (at-least-once).
-            return SendResult(error=GraphError(NETWORK_ERROR, f"{type(exc).__name__}: {exc}"))
+            error = GraphError(NETWORK_ERROR, f"{type(exc).__name__}: {exc}")
+            return SendResult(error=error.as_send_error())
         if status == 200:
             try:
-                return SendResult(wamid=json.loads(body)["messages"][0]["id"])
+                wamid = json.loads(body)["messages"][0]["id"]
             except (ValueError, KeyError, IndexError, TypeError):
-                snippet = body[:200].decode("utf-8", "replace")
-                return SendResult(
-                    error=GraphError(NETWORK_ERROR, f"unreadable 200 body: {snippet}")
-                )
-        return SendResult(error=parse_graph_error(status, body))
+                wamid = None
+            if isinstance(wamid, str) and 0 < len(wamid) <= WAMID_MAX:
+                return SendResult(provider_id=wamid)
+            # Accepted, but we can't tell which message it is: retrying would send it twice.
+            snippet = body[:200].decode("utf-8", "replace")
+            return SendResult(provider_id="", note=f"unreadable 200 body: {snippet}")
+        return SendResult(error=parse_graph_error(status, body).as_send_error())

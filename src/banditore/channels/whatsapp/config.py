@@ -1,6 +1,8 @@
 """What a WhatsApp channel needs to talk to the Cloud API (or to the sandbox)."""
 
-from pydantic import BaseModel, ConfigDict, Field
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 SANDBOX_URL = "http://127.0.0.1:8650"
 
@@ -22,6 +24,26 @@ class WhatsAppConfig(BaseModel):
     template_language: str = "it"
     # Unique recipients per rolling 24 h outside the service window (Meta's tier).
     messaging_limit: int | None = Field(default=None, ge=1)
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.netloc
+            or any(c.isspace() for c in value)
+        ):
+            raise ValueError("must be an http(s) URL, e.g. https://graph.facebook.com")
+        return value
+
+    @field_validator("access_token", "app_secret", "verify_token", "phone_number_id")
+    @classmethod
+    def _no_blanks(cls, value: str) -> str:
+        # A token pasted with a trailing newline would make every send raise.
+        if not value or any(c.isspace() for c in value):
+            raise ValueError("must be set, without spaces or line breaks")
+        return value
 
     @property
     def messages_url(self) -> str:

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 from banditore.channels.base import RECIPIENT, RETRY, STOP, Action, SendError, Verdict
 
-
 TROUBLE = Verdict(Action.RETRY, provider_trouble=True)
 WINDOW = Verdict(Action.WAIT_FOR_WINDOW)
 
