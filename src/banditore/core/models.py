@@ -90,12 +90,28 @@ class Organization(models.Model):
         return for_organization(self)
 
     def render(self, template: str) -> str:
-        """Fill a reply template with this comune's facts."""
-        return template.format(
-            name=self.name,
-            privacy_url=self.privacy_notice_url or "-",
-            contacts=self.contacts or "-",
-        )
+        """Fill a reply template with this comune's facts.
+
+        Operators type these texts: only the known placeholders are replaced, and any other
+        brace stays as typed (str.format would fail every sign-up over one stray "{").
+        """
+        facts = {
+            "{name}": self.name,
+            "{privacy_url}": self.privacy_notice_url or "-",
+            "{contacts}": self.contacts or "-",
+        }
+        parts, i = [], 0
+        # One pass: a name that itself reads "{contacts}" is not substituted again.
+        while (start := template.find("{", i)) != -1:
+            key = next((k for k in facts if template.startswith(k, start)), None)
+            if key is None:
+                parts.append(template[i : start + 1])
+                i = start + 1
+            else:
+                parts += [template[i:start], facts[key]]
+                i = start + len(key)
+        parts.append(template[i:])
+        return "".join(parts)
 
 
 class PeriodicJob(models.Model):

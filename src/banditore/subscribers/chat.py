@@ -1,9 +1,9 @@
 """What the service answers on WhatsApp: one short reply per command, never a conversation.
 
 `handle` turns a citizen's message into subscription changes and at most one reply text.
+Like keywords.py, it reads the message by plain tokenising, in time linear in its length.
 """
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,11 +11,15 @@ from django.utils.translation import gettext as _
 
 from banditore.core.models import Organization
 from banditore.subscribers import privacy, service
-from banditore.subscribers.keywords import Command, Parsed, normalize
+from banditore.subscribers.keywords import Command, Parsed, normalize, topic_changes
 from banditore.subscribers.models import ConsentEvent, Subscriber, Topic
 
 S = Subscriber.Status
 WHATSAPP = ConsentEvent.Source.WHATSAPP
+# An answer quotes at most this many unknown words, each cut to this length: a message
+# can hold thousands, and the answer must fit in one WhatsApp message.
+UNKNOWN_SHOWN = 5
+UNKNOWN_WIDTH = 30
 
 
 @dataclass(frozen=True)
@@ -24,13 +28,29 @@ class Outcome:
     reply: str | None
 
 
-def _find(items, word: str):
-    """A topic or zone by its number (1-based), name or keyword, accent/case-insensitively."""
-    key = normalize(word)
-    for position, item in enumerate(items, start=1):
-        if key in (str(position), normalize(item.name), normalize(item.slug.replace("-", " "))):
-            return item
-    return None
+class _Choices:
+    """A comune's topics or zones by number (1-based), name or keyword, accent- and
+    case-insensitively; the keys are computed once per message, not once per word."""
+
+    def __init__(self, items):
+        self.items = list(items)
+        self.by_key = {}
+        for position, item in enumerate(self.items, start=1):
+            for key in (
+                str(position),
+                normalize(item.name),
+                normalize(item.slug.replace("-", " ")),
+            ):
+                self.by_key.setdefault(key, item)
+
+    def find(self, word: str):
+        return self.by_key.get(normalize(word))
+
+
+def _shown(words: list[str]) -> str:
+    unique = list(dict.fromkeys(words))
+    cut = [w if len(w) <= UNKNOWN_WIDTH else w[:UNKNOWN_WIDTH] + "…" for w in unique]
+    return ", ".join(cut[:UNKNOWN_SHOWN]) + (", …" if len(cut) > UNKNOWN_SHOWN else "")
 
 
 def _topic_list(org: Organization, subscriber: Subscriber | None) -> str:
@@ -70,31 +90,32 @@ def topics_text(org: Organization, subscriber: Subscriber | None) -> str:
 
 def _change_topics(org, subscriber, rest: str) -> tuple[list[Topic] | None, list[str]]:
     """New topic set from 'TEMI 1 3', 'TEMI TUTTI' or '+X -Y'; unknown words reported."""
-    topics = list(org.topics.all())
+    choices = _Choices(org.topics.all())
     if normalize(rest) in ("tutti", "tutto", "all"):
-        return topics, []
-    if rest.strip()[:1] in "+-" and rest.strip():
+        return choices.items, []
+    changes = topic_changes(rest)
+    if changes is not None:
         current = {t.id: t for t in subscriber.topics.all()}
         unknown = []
-        for sign, word in re.findall(r"([+-])\s*([^+\-,;]+)", rest):
-            topic = _find(topics, word.strip())
+        for sign, word in changes:
+            topic = choices.find(word)
             if topic is None:
-                unknown.append(word.strip())
+                unknown.append(word)
             elif sign == "+":
                 current[topic.id] = topic
             else:
                 current.pop(topic.id, None)
         return list(current.values()), unknown
-    words = re.split(r"[\s,;]+", rest.strip())
+    words = rest.replace(",", " ").replace(";", " ").split()
     chosen, unknown = {}, []
     # Numbers are single words; names may be two ("protezione civile"): try pairs first.
     i = 0
     while i < len(words):
         pair = " ".join(words[i : i + 2])
-        if i + 1 < len(words) and (topic := _find(topics, pair)):
+        if i + 1 < len(words) and (topic := choices.find(pair)):
             chosen[topic.id] = topic
             i += 2
-        elif topic := _find(topics, words[i]):
+        elif topic := choices.find(words[i]):
             chosen[topic.id] = topic
             i += 1
         else:
@@ -112,7 +133,7 @@ def _signup_extras(org, rest: str, subscriber: Subscriber | None):
     words = rest.strip()
     if not words:
         return None, None
-    zone = _find(list(org.zones.all()), words)
+    zone = _Choices(org.zones.all()).find(words)
     if zone is not None:
         return zone, None
     topics, unknown = _change_topics(org, subscriber or Subscriber(), words)
@@ -122,6 +143,11 @@ def _signup_extras(org, rest: str, subscriber: Subscriber | None):
 def handle(
     org: Organization, phone: str, parsed: Parsed | None, *, evidence: dict, when: datetime
 ) -> Outcome:
+    """Apply one message written at `when` (the citizen's timestamp).
+
+    A command older than one the citizen already had applied (a late retry, webhooks out
+    of order) changes nothing and gets no answer: the newer command got its own.
+    """
     subscriber = Subscriber.objects.filter(organization=org, phone=phone).first()
     command = parsed.command if parsed else None
 
@@ -131,6 +157,8 @@ def handle(
             org, phone, evidence=evidence, when=when, zone=zone, topics=topics
         )
         subscriber = change.subscriber
+        if change.stale:
+            return Outcome(subscriber, None)
         if subscriber.status == S.PENDING:
             return Outcome(
                 subscriber,
@@ -143,7 +171,9 @@ def handle(
 
     if command == Command.UNSUBSCRIBE:
         change = service.unsubscribe(org, phone, source=WHATSAPP, evidence=evidence, when=when)
-        return Outcome(change.subscriber if change else None, org.render(org.goodbye_text))
+        if change.stale:
+            return Outcome(change.subscriber, None)
+        return Outcome(change.subscriber, org.render(org.goodbye_text))
 
     if command == Command.INFO:
         return Outcome(subscriber, info_text(org, subscriber))
@@ -160,11 +190,15 @@ def handle(
         if unknown:
             return Outcome(
                 subscriber,
-                _("Unknown topic: %(words)s.") % {"words": ", ".join(unknown)}
+                _("Unknown topic: %(words)s.") % {"words": _shown(unknown)}
                 + "\n\n"
                 + topics_text(org, subscriber),
             )
-        service.set_topics(subscriber, topics, source=WHATSAPP, evidence=evidence)
+        change = service.set_topics(
+            subscriber, topics, source=WHATSAPP, evidence=evidence, when=when
+        )
+        if change.stale:
+            return Outcome(change.subscriber, None)
         return Outcome(subscriber, _("Done.") + " " + topics_text(org, subscriber))
 
     return Outcome(subscriber, None)  # not a command: the caller decides about the pointer

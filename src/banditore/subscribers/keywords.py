@@ -4,10 +4,13 @@ Comuni use many sign-up words (reference/italy-context.md §1.2); people add pun
 emoji, accents, capitals, greetings and extra words. The rule: after a greeting, the message
 must *start* with a known keyword; the longest keyword wins ("iscrizione off" beats
 "iscrizione").
+
+Every message a citizen writes passes through here, so nothing here may take more than
+linear time in its length: plain tokenising, no regular expressions (a backtracking one
+froze the whole installation on a 121-character message).
 """
 
 import enum
-import re
 import unicodedata
 from dataclasses import dataclass, field
 
@@ -61,11 +64,49 @@ class Parsed:
     rest: str = ""
 
 
+def _plain(c: str) -> str:
+    return c if "a" <= c <= "z" or "0" <= c <= "9" else " "
+
+
 def normalize(text: str) -> str:
     """Lowercase, accents off, anything but letters and digits becomes a single space."""
     decomposed = unicodedata.normalize("NFKD", text or "")
     plain = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", plain).split())
+    return " ".join("".join(map(_plain, plain)).split())
+
+
+SIGNS = "+-"
+SEPARATORS = ",;"
+
+
+def _item(word: str) -> str | None:
+    """The word of one '+word' item, without the spaces and separators around it."""
+    end = len(word)
+    while end and (word[end - 1] in SEPARATORS or word[end - 1].isspace()):
+        end -= 1
+    core = word[:end].strip()
+    if not core or any(c in SEPARATORS for c in core):
+        return None
+    return core
+
+
+def topic_changes(text: str) -> list[tuple[str, str]] | None:
+    """'+VIABILITÀ -eventi, +2' → [('+', 'VIABILITÀ'), ('-', 'eventi'), ('+', '2')].
+
+    None unless the whole text is such a list: each sign followed by a word, the items
+    separated by spaces, commas or semicolons. One pass over the text.
+    """
+    text = (text or "").strip()
+    if not text or text[0] not in SIGNS:
+        return None
+    starts = [i for i, c in enumerate(text) if c in SIGNS] + [len(text)]
+    items = []
+    for here, after in zip(starts, starts[1:], strict=False):
+        word = _item(text[here + 1 : after])
+        if word is None:
+            return None
+        items.append((text[here], word))
+    return items
 
 
 @dataclass(frozen=True)
@@ -85,7 +126,7 @@ class Keywords:
         object.__setattr__(self, "_table", sorted(pairs, key=lambda p: -len(p[0])))
 
     def parse(self, text: str) -> Parsed | None:
-        if TOPIC_CHANGES.fullmatch(text or ""):
+        if topic_changes(text) is not None:
             # "+VIABILITA -EVENTI": the signs carry the meaning, so read the raw text.
             return Parsed(Command.TOPICS, "", (text or "").strip())
         words = normalize(text)
@@ -100,12 +141,11 @@ class Keywords:
 
 
 DEFAULT_KEYWORDS = Keywords()
-# One or more "+word" / "-word" items, e.g. "+VIABILITÀ -eventi, +2".
-TOPIC_CHANGES = re.compile(r"\s*(?:[+-]\s*[^\s,;+-][^,;+-]*?[\s,;]*)+", re.UNICODE)
 
 
 def _extra(words: str) -> tuple[str, ...]:
-    return tuple(w.strip() for w in re.split(r"[\n,]", words or "") if normalize(w))
+    """A comune's own words, one a line or comma-separated."""
+    return tuple(w.strip() for w in (words or "").replace("\n", ",").split(",") if normalize(w))
 
 
 def for_organization(org) -> Keywords:

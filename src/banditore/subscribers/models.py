@@ -74,6 +74,9 @@ class Subscriber(models.Model):
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
     # The last time the citizen wrote to us: opens WhatsApp's 24-hour service window.
     last_inbound_at = models.DateTimeField(null=True, blank=True)
+    # The citizen's time of the newest subscribe/unsubscribe/topics command applied (or the
+    # moment of an operator's or the system's change): an older command changes nothing.
+    last_command_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("subscriber")
@@ -101,6 +104,8 @@ class ConsentEvent(models.Model):
         APPROVE = "approve", _("approved by an operator")
         TOPICS = "topics", _("topics changed")
         UNSUBSCRIBE = "unsubscribe", _("unsubscribe")
+        # The provider says the number can't receive messages.
+        UNREACHABLE = "unreachable", _("unreachable")
         ERASE = "erase", _("erase")
 
     class Source(models.TextChoices):

@@ -10,11 +10,13 @@ from datetime import timedelta
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from banditore.broadcasts.models import Delivery
 from banditore.core.models import Organization, audit
 from banditore.core.phone import phone_hash
+from banditore.subscribers import service
 from banditore.subscribers.models import ConsentEvent, Subscriber
 from banditore.webhooks.models import InboundMessage
 
@@ -116,6 +118,13 @@ def erase(org: Organization, phone: str, *, actor_label: str, actor=None) -> boo
     # The proof keeps what it proves (when, how, which notice) but nothing that identifies:
     # the raw evidence holds the citizen's words and wamids, which embed the number.
     known_proof.update(phone="", ip=None, user_agent="", evidence={"redacted": True})
+    # Nothing queued can go once the number is blanked, replies included.
+    to_them = Q(organization=org, recipient=phone)
+    if subscriber is not None:
+        to_them |= Q(subscriber=subscriber)
+    service.skip_pending_messages(
+        to_them, Delivery.SkipReason.ERASED, now, kinds=tuple(Delivery.Kind.values)
+    )
     Delivery.objects.filter(organization=org, recipient=phone).update(recipient="", wamid=None)
     InboundMessage.objects.filter(organization=org, sender=phone).delete()
     ConsentEvent.objects.create(
@@ -131,9 +140,6 @@ def erase(org: Organization, phone: str, *, actor_label: str, actor=None) -> boo
         occurred_at=now,
     )
     if subscriber is not None:
-        Delivery.objects.filter(subscriber=subscriber, status=Delivery.Status.QUEUED).update(
-            status=Delivery.Status.FAILED, error_title="erased", failed_at=now
-        )
         subscriber.delete()
     audit(org, "subscriber.erased", f"hash:{hashed[:12]}", actor=actor, label=actor_label)
     return True

@@ -4,23 +4,40 @@ A subscriber's life: a web sign-up is *pending* until a WhatsApp message from th
 proves it (`confirm_number`); a keyword from WhatsApp proves the number at once. If the
 comune wants four eyes (`require_approval`), a proven number still waits for an operator
 (`approve`). Then it is *active*, until *unsubscribed* (or found *unreachable*).
+
+The citizen's own order decides. Commands from their phone carry their timestamp, and
+webhooks arrive late, repeated and out of order, applied by whichever worker takes them:
+`last_command_at` keeps the time of the newest command applied, and an older one, compared
+under the row lock, changes nothing (`Change.stale`). Everyone else's actions (operator,
+import, web form, the provider's signals) are not the citizen's commands and are never
+stale. Those that end a subscription (an operator's or the provider's opt-out, an
+unreachable number) move `last_command_at` to the moment they are applied, so that a
+sign-up written before them and delivered late can't undo them; sign-ups by others don't,
+so a CANCELLAMI written before them and delivered late still applies: in doubt, silence.
 """
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from banditore.broadcasts.models import Delivery
 from banditore.core.models import Organization
 from banditore.core.phone import phone_hash
+from banditore.dispatch import queries
 from banditore.subscribers.models import ConsentEvent, Subscriber, Topic, Zone
 
 S = Subscriber.Status
 A = ConsentEvent.Action
+SKIP = Delivery.SkipReason
 # Unambiguous when read aloud or typed on a phone: no 0/O, 1/I/L.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+# A citizen's timestamp further ahead of our clock than this is a broken or forged clock.
+MAX_CLOCK_SKEW = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -28,6 +45,37 @@ class Change:
     subscriber: Subscriber
     # False when the request changed nothing (already subscribed / already gone).
     changed: bool
+    # The citizen had already had a newer command applied: this one was left alone.
+    stale: bool = False
+
+
+def _event(
+    org: Organization,
+    subscriber: Subscriber,
+    action: str,
+    source: str,
+    *,
+    topics: list[str],
+    evidence: dict,
+    when: datetime,
+    ip: str | None = None,
+    user_agent: str = "",
+) -> ConsentEvent:
+    return ConsentEvent(
+        organization=org,
+        subscriber=subscriber,
+        phone=subscriber.phone,
+        phone_hash=phone_hash(subscriber.phone),
+        action=action,
+        source=source,
+        notice_version=org.privacy_notice_version,
+        topics=sorted(topics),
+        zone=subscriber.zone.slug if subscriber.zone_id else "",
+        evidence=evidence,
+        ip=ip,
+        user_agent=user_agent[:300],
+        occurred_at=when,
+    )
 
 
 def record(
@@ -42,21 +90,19 @@ def record(
     user_agent: str = "",
 ) -> ConsentEvent:
     """Append the proof of a change, with the subscription's scope as it now stands."""
-    return ConsentEvent.objects.create(
-        organization=org,
-        subscriber=subscriber,
-        phone=subscriber.phone,
-        phone_hash=phone_hash(subscriber.phone),
-        action=action,
-        source=source,
-        notice_version=org.privacy_notice_version,
-        topics=sorted(subscriber.topics.values_list("slug", flat=True)),
-        zone=subscriber.zone.slug if subscriber.zone_id else "",
+    event = _event(
+        org,
+        subscriber,
+        action,
+        source,
+        topics=list(subscriber.topics.values_list("slug", flat=True)),
         evidence=evidence,
+        when=when or timezone.now(),
         ip=ip,
-        user_agent=user_agent[:300],
-        occurred_at=when or timezone.now(),
+        user_agent=user_agent,
     )
+    event.save()
+    return event
 
 
 def new_code() -> str:
@@ -65,6 +111,67 @@ def new_code() -> str:
 
 def _locked(org: Organization, phone: str) -> Subscriber | None:
     return Subscriber.objects.select_for_update().filter(organization=org, phone=phone).first()
+
+
+def _clamped(when: datetime | None) -> datetime:
+    now = timezone.now()
+    if when is None or when > now + MAX_CLOCK_SKEW:
+        return now
+    return when
+
+
+def _citizen_time(source: str, when: datetime | None) -> datetime | None:
+    """The time that orders this command against the citizen's others, or None when the
+    command is not the citizen's own message (see the module's docstring)."""
+    if source != ConsentEvent.Source.WHATSAPP or when is None:
+        return None
+    return _clamped(when)
+
+
+def _stale(subscriber: Subscriber, at: datetime | None) -> bool:
+    last = subscriber.last_command_at
+    return at is not None and last is not None and at < last
+
+
+def _advance(subscriber: Subscriber, at: datetime) -> None:
+    """Move `last_command_at` forward (never back) to the command just applied."""
+    if subscriber.last_command_at is None or at > subscriber.last_command_at:
+        subscriber.last_command_at = at
+
+
+def _server_time() -> datetime:
+    # Meta stamps messages in whole seconds: at the same grain, a message written in the
+    # same second as an operator's opt-out is not taken for older.
+    return timezone.now().replace(microsecond=0)
+
+
+def _unchanged(subscriber: Subscriber, at: datetime | None) -> Change:
+    """A citizen's command that changes nothing still counts in their order: after
+    ISCRIVIMI (t=20), ISCRIVIMI (t=30), a late CANCELLAMI (t=25) is older than the last."""
+    if at is not None:
+        _advance(subscriber, at)
+        subscriber.save(update_fields=["last_command_at"])
+    return Change(subscriber, changed=False)
+
+
+# What stops going to someone who left; replies stay: the goodbye must still go out.
+UNSOLICITED = (Delivery.Kind.BROADCAST, Delivery.Kind.NOTICE)
+
+
+def skip_pending_messages(
+    recipients: Q, reason: str, now: datetime, kinds: tuple[str, ...] = UNSOLICITED
+) -> None:
+    """Queued and held messages to these recipients will never go: skipped with the
+    reason, not failed (nothing went wrong)."""
+    dropped = Delivery.objects.filter(
+        recipients,
+        kind__in=kinds,
+        status__in=[Delivery.Status.QUEUED, Delivery.Status.HELD],
+    )
+    broadcasts = set(dropped.exclude(broadcast=None).values_list("broadcast_id", flat=True))
+    dropped.update(status=Delivery.Status.SKIPPED, skip_reason=reason)
+    # The dropped message may have been a broadcast's last one.
+    queries.finish_broadcasts(broadcasts, now)
 
 
 def _activate(subscriber: Subscriber, when: datetime) -> None:
@@ -90,12 +197,17 @@ def subscribe(
 
     Without a topic choice it follows every topic of the comune.
     """
-    when = when or timezone.now()
+    at = _citizen_time(source, when)
+    when = _clamped(when)
     subscriber, _ = Subscriber.objects.select_for_update().get_or_create(
         organization=org, phone=phone
     )
+    if _stale(subscriber, at):
+        return Change(subscriber, changed=False, stale=True)
     if subscriber.status == S.ACTIVE:
-        return Change(subscriber, changed=False)
+        return _unchanged(subscriber, at)
+    if at is not None:
+        _advance(subscriber, at)
     _activate(subscriber, when)
     subscriber.confirmed_at = subscriber.confirmed_at or when
     subscriber.approved_at = subscriber.approved_at or when
@@ -164,16 +276,21 @@ def confirm_number(
     a fresh WhatsApp sign-up. With `require_approval` the subscriber then waits for an
     operator; otherwise it is active at once.
     """
-    when = when or timezone.now()
     source = ConsentEvent.Source.WHATSAPP
-    subscriber = _locked(org, phone)
-    if subscriber is not None and subscriber.status == S.ACTIVE:
-        return Change(subscriber, changed=False)
-    if subscriber is not None and subscriber.status == S.PENDING and subscriber.confirmed_at:
-        return Change(subscriber, changed=False)  # proven, waiting for the operator
-    web_pending = subscriber is not None and subscriber.status == S.PENDING
-    if subscriber is None:
-        subscriber = Subscriber.objects.create(organization=org, phone=phone)
+    at = _citizen_time(source, when)
+    when = _clamped(when)
+    subscriber, created = Subscriber.objects.select_for_update().get_or_create(
+        organization=org, phone=phone
+    )
+    if _stale(subscriber, at):
+        return Change(subscriber, changed=False, stale=True)
+    if subscriber.status == S.ACTIVE:
+        return _unchanged(subscriber, at)
+    if subscriber.status == S.PENDING and subscriber.confirmed_at:
+        return _unchanged(subscriber, at)  # proven, waiting for the operator
+    web_pending = not created and subscriber.status == S.PENDING
+    if at is not None:
+        _advance(subscriber, at)
     subscriber.confirmed_at = when
     if zone is not None:
         subscriber.zone = zone
@@ -221,13 +338,26 @@ def approve(org: Organization, phone: str, *, actor_label: str) -> Change | None
 
 @transaction.atomic
 def set_topics(
-    subscriber: Subscriber, topics: list[Topic], *, source: str, evidence: dict
+    subscriber: Subscriber,
+    topics: list[Topic],
+    *,
+    source: str,
+    evidence: dict,
+    when: datetime | None = None,
 ) -> Change:
+    at = _citizen_time(source, when)
+    when = _clamped(when)
+    subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
+    if _stale(subscriber, at):
+        return Change(subscriber, changed=False, stale=True)
     before = set(subscriber.topics.values_list("id", flat=True))
     if before == {t.id for t in topics}:
-        return Change(subscriber, changed=False)
+        return _unchanged(subscriber, at)
+    if at is not None:
+        _advance(subscriber, at)
+        subscriber.save(update_fields=["last_command_at"])
     subscriber.topics.set(topics)
-    record(subscriber.organization, subscriber, A.TOPICS, source, evidence=evidence)
+    record(subscriber.organization, subscriber, A.TOPICS, source, evidence=evidence, when=when)
     return Change(subscriber, changed=True)
 
 
@@ -235,28 +365,71 @@ def set_topics(
 def unsubscribe(
     org: Organization, phone: str, *, source: str, evidence: dict, when: datetime | None = None
 ) -> Change | None:
-    """Stop everything for a number at once: queued broadcast deliveries are dropped too."""
-    from banditore.broadcasts.models import Delivery
-    from banditore.dispatch import queries
+    """Stop everything for a number at once: queued and held broadcasts and notices to it
+    are skipped. This is also what the provider's opt-out signals call (source "provider").
 
-    when = when or timezone.now()
-    subscriber = _locked(org, phone)
-    if subscriber is None:
-        return None
-    if subscriber.status == S.UNSUBSCRIBED:
-        return Change(subscriber, changed=False)
+    None for a number never seen, except from the citizen's own phone: then an
+    unsubscribed row keeps the time of their CANCELLAMI, so that a sign-up they wrote
+    before it, delivered late, can't subscribe them.
+    """
+    at = _citizen_time(source, when)
+    when = _clamped(when)
+    created = False
+    if at is None:
+        subscriber = _locked(org, phone)
+        if subscriber is None:
+            return None
+    else:
+        subscriber, created = Subscriber.objects.select_for_update().get_or_create(
+            organization=org, phone=phone, defaults={"status": S.UNSUBSCRIBED}
+        )
+    if _stale(subscriber, at):
+        return Change(subscriber, changed=False, stale=True)
+    if subscriber.status == S.UNSUBSCRIBED and not created:
+        return _unchanged(subscriber, at)
+    _advance(subscriber, at or _server_time())
     subscriber.status = S.UNSUBSCRIBED
     subscriber.unsubscribed_at = when
     subscriber.confirmation_code = ""
-    subscriber.save(update_fields=["status", "unsubscribed_at", "confirmation_code"])
-    dropped = Delivery.objects.filter(
-        subscriber=subscriber,
-        kind__in=[Delivery.Kind.BROADCAST, Delivery.Kind.NOTICE],
-        status=Delivery.Status.QUEUED,
+    subscriber.save(
+        update_fields=["status", "unsubscribed_at", "confirmation_code", "last_command_at"]
     )
-    broadcasts = set(dropped.exclude(broadcast=None).values_list("broadcast_id", flat=True))
-    dropped.update(status=Delivery.Status.FAILED, error_title="unsubscribed", failed_at=when)
-    # The dropped message may have been a broadcast's last one.
-    queries.finish_broadcasts(broadcasts, when)
+    skip_pending_messages(Q(subscriber=subscriber), SKIP.UNSUBSCRIBED, timezone.now())
     record(org, subscriber, A.UNSUBSCRIBE, source, evidence=evidence, when=when)
     return Change(subscriber, changed=True)
+
+
+@transaction.atomic
+def mark_unreachable(
+    org: Organization, subscriber_ids: Iterable[int], *, source: str, evidence: dict
+) -> int:
+    """The provider says these numbers can't receive messages (131026 & co.): each active
+    one becomes unreachable, with its consent event, and what was queued or held for it
+    is skipped. Set-based: a broadcast may find hundreds at a time. Returns how many."""
+    now = timezone.now()
+    found = list(
+        Subscriber.objects.select_for_update()
+        .filter(organization=org, pk__in=list(subscriber_ids), status=S.ACTIVE)
+        .prefetch_related("topics", "zone")
+        .order_by("pk")
+    )
+    if not found:
+        return 0
+    for subscriber in found:
+        subscriber.status = S.UNREACHABLE
+        _advance(subscriber, _server_time())
+    Subscriber.objects.bulk_update(found, ["status", "last_command_at"])
+    ConsentEvent.objects.bulk_create(
+        _event(
+            org,
+            subscriber,
+            A.UNREACHABLE,
+            source,
+            topics=[t.slug for t in subscriber.topics.all()],
+            evidence=evidence,
+            when=now,
+        )
+        for subscriber in found
+    )
+    skip_pending_messages(Q(subscriber__in=[s.pk for s in found]), SKIP.UNREACHABLE, now)
+    return len(found)
