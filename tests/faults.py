@@ -60,6 +60,13 @@ def in_flight(broadcast: Broadcast) -> set[str]:
     return set(broadcast.deliveries.filter(status="sending").values_list("recipient", flat=True))
 
 
+def sent_in_flight(broadcast: Broadcast, sandbox: "Sandbox", containing: str) -> set[str]:
+    """Recipients whose delivery is claimed and not written back although the sandbox already
+    accepted their message: exactly the ones a takeover may send to a second time. (A row
+    claimed but not sent yet is not in flight: it must reach its citizen once.)"""
+    return in_flight(broadcast) & set(sandbox.copies(containing))
+
+
 def lease_owner(channel: Channel) -> str:
     return Channel.objects.filter(pk=channel.pk).values_list("lease_owner", flat=True)[0] or ""
 

@@ -19,9 +19,9 @@ from tests.faults import (
     add_subscribers,
     assert_copies,
     close_db,
-    in_flight,
     lease_owner,
     send,
+    sent_in_flight,
     statuses,
     wait_drained,
     wait_sending_started,
@@ -62,7 +62,7 @@ def test_a_killed_sender_is_replaced_within_seconds(comune, live_server, priorit
             os.kill(victim.pid, signal.SIGKILL)
             killed_at = time.monotonic()
             victim.wait()
-            may_repeat = in_flight(broadcast)
+            may_repeat = sent_in_flight(broadcast, sandbox, text)
             assert statuses(broadcast)["queued"] > 0, "the broadcast ended before the kill"
             wait_drained(broadcast, timeout=45, what="the surviving worker to finish")
             silence = arrivals.silence_after(killed_at)
@@ -97,7 +97,7 @@ def test_a_worker_killed_holding_the_tail_batch_loses_nothing(comune, live_serve
             processes.wait_for(tail_held, 20, "the tail batch to be claimed")
             os.kill(victim.pid, signal.SIGKILL)
             victim.wait()
-            may_repeat = in_flight(broadcast)
+            may_repeat = sent_in_flight(broadcast, sandbox, text)
             assert may_repeat, "nothing was in flight at the kill"
             survivor = b if victim is a else a
             wait_drained(broadcast, timeout=30, what="the orphaned tail to be requeued and sent")
