@@ -4,7 +4,7 @@ import io
 
 from django.core.management.base import OutputWrapper
 
-from banditore.core.management.commands.subscribers import ProgressBar
+from banditore.subscribers.management.commands.subscribers import ProgressBar
 
 
 class Terminal(io.StringIO):

@@ -12,7 +12,7 @@ from django.db import IntegrityError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from banditore.core.management.commands.broadcast import organization
+from banditore.core.management.comune import organization
 from banditore.core.models import audit
 from banditore.core.phone import InvalidNumber, phone_hash
 from banditore.subscribers import exporter, importer, privacy, service

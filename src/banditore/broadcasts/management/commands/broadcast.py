@@ -6,24 +6,10 @@ from django.utils.translation import gettext as _
 from banditore.broadcasts import audience
 from banditore.broadcasts.models import Broadcast, Delivery, Priority
 from banditore.channels.models import Channel
-from banditore.core.models import Organization
+from banditore.core.management.comune import organization
 
 PRIORITIES = {"normal": Priority.NORMAL, "urgent": Priority.URGENT, "emergency": Priority.EMERGENCY}
 TEXT_MAX = 900  # fits the template's 1,024-character body with the comune's name around it
-
-
-def organization(slug: str | None) -> Organization:
-    orgs = Organization.objects.all()
-    if slug:
-        orgs = orgs.filter(slug=slug)
-    found = list(orgs[:2])
-    if len(found) != 1:
-        raise CommandError(
-            _("Several comuni: choose one with --org <slug>.")
-            if found
-            else _("No comune is set up.")
-        )
-    return found[0]
 
 
 class Command(BaseCommand):
