@@ -1,5 +1,5 @@
-"""The sandbox as an aiohttp application: one `Sandbox` object holding state, the webhook
-sender, the status timeline and the fault injector, and the route table.
+"""The sandbox as an aiohttp application: the route table over the `Sandbox` object
+(instance.py, which every handler imports, so nothing imports this module back).
 
 Use `build_app(config)` to run it inside a test process; `cli.main` runs it as a server.
 """
@@ -10,37 +10,17 @@ from aiohttp import web
 
 from banditore.sandbox import control, objects_api, page
 from banditore.sandbox.config import SandboxConfig
-from banditore.sandbox.faults import Faults
 from banditore.sandbox.graph_http import graph_endpoint
+from banditore.sandbox.instance import SANDBOX_KEY, Sandbox
 from banditore.sandbox.media_api import download_media, upload_media
 from banditore.sandbox.messages_api import send_message
-from banditore.sandbox.state import SandboxState
 from banditore.sandbox.templates_api import create_template, delete_templates, list_templates
-from banditore.sandbox.timeline import Timeline
-from banditore.sandbox.webhooks import WebhookSender
+
+__all__ = ["SANDBOX_KEY", "Sandbox", "build_app"]
 
 # Media uploads go up to 100 MB (documents); leave room for the multipart framing.
 MAX_BODY_BYTES = 110 * 1024 * 1024
 
-
-class Sandbox:
-    def __init__(self, config: SandboxConfig) -> None:
-        self.state = SandboxState(config)
-        self.sender = WebhookSender(self.state)
-        self.timeline = Timeline(self.state, self.sender)
-        self.faults = Faults()
-
-    def apply_config(self, config: SandboxConfig) -> None:
-        self.state.apply_config(config)
-
-    def reset(self) -> None:
-        self.timeline.delays.cancel_all()
-        self.sender.clear()
-        self.state.reset()
-        self.faults.clear()
-
-
-SANDBOX_KEY = web.AppKey("sandbox", Sandbox)
 
 _VERSION = r"/{version:v\d+\.\d+}"
 

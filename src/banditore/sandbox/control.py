@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -15,12 +15,10 @@ from pydantic import ValidationError
 
 from banditore.sandbox.config import merge_config
 from banditore.sandbox.ids import bsuid, new_wamid
+from banditore.sandbox.instance import SANDBOX_KEY, Sandbox
 from banditore.sandbox.phones import normalise_lenient
 from banditore.sandbox.state import InboundMessage, NumberState
 from banditore.sandbox.templates_api import set_status
-
-if TYPE_CHECKING:
-    from banditore.sandbox.app import Sandbox
 
 
 class ControlError(Exception):
@@ -30,8 +28,6 @@ class ControlError(Exception):
 
 
 def _sandbox(request: web.Request) -> Sandbox:
-    from banditore.sandbox.app import SANDBOX_KEY
-
     return request.app[SANDBOX_KEY]
 
 

@@ -9,7 +9,7 @@ import json
 import random
 import secrets
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
@@ -19,10 +19,8 @@ from banditore.sandbox.errors import (
     http_status_for,
     invalid_token,
 )
+from banditore.sandbox.instance import SANDBOX_KEY, Sandbox
 from banditore.sandbox.latency import draw_ms
-
-if TYPE_CHECKING:
-    from banditore.sandbox.app import Sandbox
 
 Handler = Callable[[web.Request, "Sandbox"], Awaitable[web.StreamResponse]]
 
@@ -114,8 +112,6 @@ def graph_endpoint(handler: Handler) -> Callable[[web.Request], Awaitable[web.St
     """Wrap a Graph handler: latency, faults, auth, then errors as Meta's envelope."""
 
     async def wrapped(request: web.Request) -> web.StreamResponse:
-        from banditore.sandbox.app import SANDBOX_KEY
-
         sandbox = request.app[SANDBOX_KEY]
         sandbox.state.stats["graph_requests"] += 1
         config = sandbox.state.config

@@ -4,17 +4,15 @@ objects_api, because Graph routes every `/{id}` through one node lookup."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import BodyPartReader, web
 
 from banditore.sandbox.errors import GraphError, invalid_parameter, missing_parameter
 from banditore.sandbox.graph_http import graph_json
+from banditore.sandbox.instance import Sandbox
 from banditore.sandbox.media import SIZE_LIMITS, MediaItem
 from banditore.sandbox.messages_api import number_or_error
-
-if TYPE_CHECKING:
-    from banditore.sandbox.app import Sandbox
 
 
 async def upload_media(request: web.Request, sandbox: Sandbox) -> web.Response:

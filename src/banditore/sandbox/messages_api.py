@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import json
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
 from banditore.sandbox.errors import GraphError, invalid_parameter, unknown_object
 from banditore.sandbox.graph_http import graph_json
 from banditore.sandbox.ids import new_wamid
+from banditore.sandbox.instance import Sandbox
 from banditore.sandbox.phones import normalise_lenient
 from banditore.sandbox.state import NumberState, OutboundMessage
 from banditore.sandbox.validation import SendRequest, parse_read_receipt, parse_send
-
-if TYPE_CHECKING:
-    from banditore.sandbox.app import Sandbox
 
 
 def number_or_error(sandbox: Sandbox, phone_number_id: str, method: str = "post") -> NumberState:

@@ -4,19 +4,17 @@ template) and answers according to its type; so does the sandbox (reference §5.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
 from banditore.sandbox.errors import invalid_parameter, unknown_object
 from banditore.sandbox.graph_http import graph_json
+from banditore.sandbox.instance import Sandbox
 from banditore.sandbox.media_api import media_object
 from banditore.sandbox.messages_api import read_json
 from banditore.sandbox.state import NumberState
 from banditore.sandbox.templates_api import DEFAULT_FIELDS, select_fields
-
-if TYPE_CHECKING:
-    from banditore.sandbox.app import Sandbox
 
 PHONE_DEFAULT_FIELDS = (
     "verified_name",

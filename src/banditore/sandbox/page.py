@@ -6,12 +6,10 @@ from __future__ import annotations
 from functools import cache
 from html import escape
 from importlib.resources import files
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-if TYPE_CHECKING:
-    from banditore.sandbox.app import Sandbox
+from banditore.sandbox.instance import SANDBOX_KEY, Sandbox
 
 
 @cache
@@ -45,8 +43,6 @@ def render(sandbox: Sandbox, base_url: str) -> str:
 
 
 async def index(request: web.Request) -> web.Response:
-    from banditore.sandbox.app import SANDBOX_KEY
-
     html = render(request.app[SANDBOX_KEY], f"{request.scheme}://{request.host}")
     return web.Response(text=html, content_type="text/html", charset="utf-8")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
@@ -18,11 +18,9 @@ from banditore.sandbox.errors import (
     unknown_object,
 )
 from banditore.sandbox.graph_http import graph_json
+from banditore.sandbox.instance import Sandbox
 from banditore.sandbox.messages_api import read_json
 from banditore.sandbox.templates import Template
-
-if TYPE_CHECKING:
-    from banditore.sandbox.app import Sandbox
 
 DEFAULT_FIELDS = ("name", "parameter_format", "components", "language", "status", "category", "id")
 
