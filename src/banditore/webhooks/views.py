@@ -1,7 +1,7 @@
-"""The webhook endpoint: verify, store, answer 200 at once; a task applies it later.
+"""The webhook endpoint inside the Django app: verify, store, answer 200; a task applies it.
 
-Knows no channel kind: the channel's kind (channels/registry.py) checks the handshake and
-the signature and reads the body. Every malformed request gets a 4xx and stores nothing.
+Judged by intake.py exactly as the asynchronous receiver (`banditore receive`) judges it;
+this view stores each body on its own, the receiver in batches.
 """
 
 import logging
@@ -13,23 +13,16 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 from pydantic import ValidationError
 
-from banditore.channels.base import MalformedWebhook
 from banditore.channels.models import Channel
+from banditore.webhooks import intake
 from banditore.webhooks.routing import kind_of
-from banditore.webhooks.store import event_for, store
+from banditore.webhooks.store import store
 
 log = logging.getLogger(__name__)
 
 
-def _plain(status: int, text: str) -> HttpResponse:
-    return HttpResponse(text, status=status, content_type="text/plain; charset=utf-8")
-
-
-def declared_length(value: str | None) -> int | None:
-    """Content-Length as a number, or None if absent or not a plain non-negative integer."""
-    if value is None or not value.isascii() or not value.isdigit():
-        return None
-    return int(value)
+def _plain(answer: intake.Answer) -> HttpResponse:
+    return HttpResponse(answer.text, status=answer.status, content_type="text/plain; charset=utf-8")
 
 
 @csrf_exempt
@@ -45,37 +38,24 @@ def webhook(request: HttpRequest, kind_name: str, channel_id: int) -> HttpRespon
         config = kind.config.model_validate(channel.config)
     except ValidationError:
         log.error("webhook for channel %s: its settings don't validate", channel_id)
-        return _plain(503, "channel misconfigured")
+        return _plain(intake.Answer(503, "channel misconfigured"))
     if request.method == "GET":
-        challenge = kind.webhooks.handshake(config, request.GET)
-        if challenge is None:
-            return _plain(403, "verification failed")
-        return _plain(200, challenge)
+        return _plain(intake.handshake(kind, config, request.GET))
 
-    if "HTTP_TRANSFER_ENCODING" in request.META:
-        # Providers send a Content-Length; a chunked body can't be size-checked before reading.
-        return _plain(411, "length required")
-    raw_length = request.META.get("CONTENT_LENGTH")
-    if not raw_length:
-        return _plain(411, "length required")
-    length = declared_length(raw_length)
-    if length is None:
-        return _plain(400, "bad content length")
-    if length > settings.WEBHOOK_MAX_BYTES:
-        return _plain(413, "body too large")
+    refused = intake.check_length(
+        request.META.get("HTTP_TRANSFER_ENCODING"),
+        request.META.get("CONTENT_LENGTH"),
+        settings.WEBHOOK_MAX_BYTES,
+    )
+    if refused:
+        return _plain(refused)
+    length = int(request.META["CONTENT_LENGTH"])
     # The exact bytes (the signature covers them, not re-serialised JSON), read from the
     # stream so Django's own upload limit doesn't apply: ours was checked above.
     body = request.read(length)
     if len(body) != length:
-        return _plain(400, "body shorter than its length")
-    if not kind.webhooks.verify(config, body, request.headers):
-        log.warning("webhook for channel %s refused: bad signature", channel_id)
-        return _plain(403, "invalid signature")
-    try:
-        items = kind.webhooks.parse(body)
-    except MalformedWebhook as exc:
-        # Signed but unreadable: a bug on the sender's side. Refuse; store nothing.
-        log.warning("webhook for channel %s refused: malformed (%s)", channel_id, exc)
-        return _plain(400, "malformed notification")
-    store([event_for(channel.pk, body, items)])
-    return _plain(200, "ok")
+        return _plain(intake.Answer(400, "body shorter than its length"))
+    answer = intake.accept(kind, config, channel.pk, body, request.headers)
+    if answer.event is not None:
+        store([answer.event])
+    return _plain(answer)
