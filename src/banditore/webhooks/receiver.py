@@ -37,7 +37,8 @@ class Receiver:
         # One thread, one database connection: batches are written one after another.
         self.db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhook-store")
         self.channels: dict[int, tuple] = {}
-        self.loaded_at = 0.0
+        self.loaded_at = -CHANNELS_TTL
+        self.loading: asyncio.Future | None = None
         self.queue: list[tuple] = []
         self.wake = asyncio.Event()
 
@@ -55,11 +56,19 @@ class Receiver:
         return found
 
     async def channel(self, channel_id: int):
-        stale = time.monotonic() - self.loaded_at > CHANNELS_TTL
-        if stale or (channel_id not in self.channels and time.monotonic() - self.loaded_at > 0.5):
-            self.loaded_at = time.monotonic()
-            loop = asyncio.get_running_loop()
-            self.channels = await loop.run_in_executor(self.db, self._load)
+        age = time.monotonic() - self.loaded_at
+        if age > CHANNELS_TTL or (channel_id not in self.channels and age > 0.5):
+            if self.loading is None:
+                # Every request arriving meanwhile waits for this one reload.
+                loop = asyncio.get_running_loop()
+                self.loading = loop.run_in_executor(self.db, self._load)
+                try:
+                    self.channels = await self.loading
+                    self.loaded_at = time.monotonic()
+                finally:
+                    self.loading = None
+            else:
+                return (await asyncio.shield(self.loading)).get(channel_id)
         return self.channels.get(channel_id)
 
     # -- Requests.
