@@ -154,3 +154,10 @@ def test_two_workers_applying_at_once_respect_the_citizens_order():
         thread.join(timeout=60)
     assert errors == []
     assert {status(phone) for phone in phones} == {"unsubscribed"}
+
+
+def test_without_a_time_a_stranger_leaving_gets_the_goodbye_and_no_record(comune):
+    parsed = DEFAULT_KEYWORDS.parse("CANCELLAMI")
+    outcome = chat.handle(comune, CITIZEN, parsed, evidence={}, when=None)
+    assert outcome.subscriber is None and "Non riceverai più messaggi" in outcome.reply
+    assert not Subscriber.objects.exists()

@@ -141,7 +141,12 @@ def _signup_extras(org, rest: str, subscriber: Subscriber | None):
 
 
 def handle(
-    org: Organization, phone: str, parsed: Parsed | None, *, evidence: dict, when: datetime
+    org: Organization,
+    phone: str,
+    parsed: Parsed | None,
+    *,
+    evidence: dict,
+    when: datetime | None,
 ) -> Outcome:
     """Apply one message written at `when` (the citizen's timestamp).
 
@@ -171,6 +176,8 @@ def handle(
 
     if command == Command.UNSUBSCRIBE:
         change = service.unsubscribe(org, phone, source=WHATSAPP, evidence=evidence, when=when)
+        if change is None:  # a number never seen, and no time of the citizen's to keep
+            return Outcome(None, org.render(org.goodbye_text))
         if change.stale:
             return Outcome(change.subscriber, None)
         return Outcome(change.subscriber, org.render(org.goodbye_text))
