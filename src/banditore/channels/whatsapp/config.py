@@ -2,6 +2,7 @@
 
 from urllib.parse import urlsplit
 
+from django.utils.translation import gettext as _
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 SANDBOX_URL = "http://127.0.0.1:8650"
@@ -34,7 +35,7 @@ class WhatsAppConfig(BaseModel):
             or not parts.netloc
             or any(c.isspace() for c in value)
         ):
-            raise ValueError("must be an http(s) URL, e.g. https://graph.facebook.com")
+            raise ValueError(_("must be an http(s) URL, e.g. https://graph.facebook.com"))
         return value
 
     @field_validator("access_token", "app_secret", "verify_token", "phone_number_id")
@@ -42,7 +43,7 @@ class WhatsAppConfig(BaseModel):
     def _no_blanks(cls, value: str) -> str:
         # A token pasted with a trailing newline would make every send raise.
         if not value or any(c.isspace() for c in value):
-            raise ValueError("must be set, without spaces or line breaks")
+            raise ValueError(_("must be set, without spaces or line breaks"))
         return value
 
     @property
