@@ -1,0 +1,338 @@
+"""The lanes under load: replies and emergencies while a 50,000-recipient broadcast drains.
+
+Real processes on PostgreSQL (a database of its own, created here and dropped at the end):
+the sandbox (cap 1,000 msg/s, 100 ms latency), `banditore receive` (the webhooks) and one
+`banditore worker`. A 50,000-recipient newsletter drains at the channel's cap of 1,000 msg/s;
+during the drain:
+
+- conversation_reply_seconds: a new citizen writes ISCRIVIMI; seconds from the web app
+  storing the sandbox's inbound webhook (the event's received_at: the sandbox queues its
+  webhooks, and that queue is the emulator's, not ours) to the welcome reaching the
+  sandbox. The worst of 5 samples; target < 2 s. Each sample also gives the time from the
+  citizen's message (the sandbox's inbound call), as `from_inbound_call`.
+- emergency_first_message_seconds: seconds from `broadcast send --priority emergency`
+  returning to its first message reaching the sandbox; target < 1 s. The emergency goes to
+  the 100 followers of "Protezione civile", the first subscribers by id.
+- drain_all_read_seconds: after the newsletter, seconds from its last send until every one
+  of its deliveries is `read`; target < 120 s.
+
+DATABASE_URL's server is used (default postgres://postgres@127.0.0.1:5432); only its host,
+port and user: the database is bench_lanes_<pid>. Prints one JSON object per figure.
+"""
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+TMP = tempfile.mkdtemp(prefix="banditore-bench-lanes-")
+SERVER = urllib.parse.urlsplit(
+    os.environ.get("DATABASE_URL", "") or "postgres://postgres@127.0.0.1:5432/postgres"
+)
+if not SERVER.scheme.startswith("postgres"):
+    SERVER = urllib.parse.urlsplit("postgres://postgres@127.0.0.1:5432/postgres")
+DB_NAME = f"bench_lanes_{os.getpid()}"
+DB_URL = SERVER._replace(path=f"/{DB_NAME}").geturl()
+ADMIN_URL = SERVER._replace(path="/postgres").geturl()
+os.environ["DATABASE_URL"] = DB_URL
+os.environ.setdefault("BANDITORE_VAR_DIR", TMP)
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "banditore.settings")
+
+N = int(os.environ.get("BENCH_LANES_RECIPIENTS", 50_000))
+CAP = 1000
+FOLLOWERS = 100
+SAMPLES = 5
+
+SANDBOX_CONFIG = """
+latency_ms = 100
+[limits]
+mps = 1000
+throughput_burst_seconds = 1.0
+"""
+
+
+def log(*args):
+    print(*args, file=sys.stderr, flush=True)
+
+
+def http_json(method: str, url: str, body: dict | None = None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(check, timeout: float, what: str, every: float = 0.02):
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(every)
+
+
+def create_database() -> None:
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+
+
+def drop_database() -> None:
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def process(argv: list[str], ready_port: int | None = None, stdout=None):
+    env = {**os.environ, "DATABASE_URL": DB_URL}
+    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=stdout, stderr=subprocess.DEVNULL)
+    try:
+        if ready_port is not None:
+            import socket
+
+            def up():
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{argv[:4]} exited with {proc.returncode}")
+                with (
+                    contextlib.suppress(OSError),
+                    socket.create_connection(("127.0.0.1", ready_port), 0.2),
+                ):
+                    return True
+                return False
+
+            wait_for(up, 60, f"port {ready_port}", every=0.1)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def main() -> int:
+    create_database()
+    try:
+        return run()
+    finally:
+        with contextlib.suppress(Exception):
+            from django.db import connection
+
+            connection.close()
+        drop_database()
+        shutil.rmtree(TMP, ignore_errors=True)
+
+
+def run() -> int:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db.models import Max
+
+    from banditore.broadcasts.models import Broadcast, Delivery
+    from banditore.channels.models import Channel
+    from banditore.core.demo import SANDBOX, TOPICS
+    from banditore.core.models import Organization
+    from banditore.subscribers.models import Subscriber, Topic
+    from banditore.webhooks.models import WebhookEvent
+
+    call_command("migrate", verbosity=0)
+    config = Path(TMP) / "sandbox.toml"
+    config.write_text(SANDBOX_CONFIG)
+    sandbox_port, web_port = free_port(), free_port()
+    sandbox_url, web_url = f"http://127.0.0.1:{sandbox_port}", f"http://127.0.0.1:{web_port}"
+
+    org = Organization.objects.create(
+        name="Comune di Bench", slug="bench", contacts="URP 800 000 000"
+    )
+    topics = [
+        Topic.objects.create(organization=org, slug=slug, name=name, position=i)
+        for i, (slug, name) in enumerate(TOPICS)
+    ]
+    channel = Channel.objects.create(
+        organization=org,
+        name="bench",
+        config={**SANDBOX, "base_url": sandbox_url},
+        rate_per_second=CAP,
+    )
+    numbers = [f"+39335{i:07d}" for i in range(N)]
+    Subscriber.objects.bulk_create(
+        (Subscriber(organization=org, phone=p, status="active") for p in numbers),
+        batch_size=5000,
+    )
+    followers = list(Subscriber.objects.order_by("id")[:FOLLOWERS])
+    topics[0].subscribers.add(*followers)
+    log(f"{N} subscribers on {DB_NAME}")
+
+    python = sys.executable
+    sandbox_argv = [python, "-m", "banditore.sandbox", "--port", str(sandbox_port)]
+    sandbox_argv += ["--config", str(config)]
+    if shutil.which("taskset"):
+        sandbox_argv = ["taskset", "-c", "0", *sandbox_argv]
+    web_argv = [python, "-m", "banditore", "receive", "--bind", f"127.0.0.1:{web_port}"]
+    worker_argv = [python, "-m", "banditore", "worker"]
+    from django.db import connection
+
+    connection.close()
+    with (
+        process(sandbox_argv, sandbox_port),
+        process(web_argv, web_port),
+        process(worker_argv),
+    ):
+        callback = f"{web_url}/webhooks/whatsapp/{channel.pk}"
+        http_json("POST", f"{sandbox_url}/_sandbox/config", {"callback_url": callback})
+        time.sleep(2)  # the worker's start-up
+
+        def accepted() -> int:
+            return int(
+                http_json("GET", f"{sandbox_url}/_sandbox/stats").get("messages_accepted", 0)
+            )
+
+        def messages(to: str) -> list[dict]:
+            return http_json("GET", f"{sandbox_url}/_sandbox/messages?to={to.replace('+', '%2B')}")
+
+        call_command("broadcast", "send", "--text", "Notiziario settimanale", stdout=io.StringIO())
+        newsletter = Broadcast.objects.latest("id")
+        wait_for(lambda: accepted() >= 5000, 120, "the drain to be under way", every=0.2)
+        log(f"drain under way: {accepted()} accepted")
+
+        def stats() -> dict:
+            return http_json("GET", f"{sandbox_url}/_sandbox/stats")
+
+        # The citizens write during the drain, one a second; their welcomes are awaited
+        # after the emergency (which goes out during the drain too).
+        samples = []
+        watermark = WebhookEvent.objects.aggregate(m=Max("id"))["m"] or 0
+        for i in range(SAMPLES):
+            number = f"+39366{i:07d}"
+            queue = stats().get("webhook_queue")
+            called = time.time()
+            inbound_id = http_json(
+                "POST", f"{sandbox_url}/_sandbox/inbound", {"from": number, "text": "ISCRIVIMI"}
+            )["id"]
+            samples.append({"number": number, "id": inbound_id, "called": called, "queue": queue})
+            time.sleep(1)
+
+        before = accepted()
+        call_command(
+            "broadcast", "send", "--text", "Allerta: esondazione del Noncello",
+            "--priority", "emergency", "--topic", topics[0].slug, stdout=io.StringIO(),
+        )  # fmt: skip
+        sent_at = time.time()
+        first_ones = [s.phone for s in followers[:3]]
+
+        def welcomes_seen():
+            for sample in samples:
+                if "seen" not in sample and any(
+                    m.get("type") == "text" for m in messages(sample["number"])
+                ):
+                    sample["seen"] = time.time()
+                    sample["accepted_then"] = accepted()
+            return all("seen" in sample for sample in samples)
+
+        def emergency_seen():
+            welcomes_seen()  # a welcome arriving meanwhile is timed too
+            for n in first_ones:
+                if any("esondazione" in (m.get("text") or "") for m in messages(n)):
+                    return True
+            return False
+
+        wait_for(emergency_seen, 60, "the first emergency message", every=0.01)
+        emergency = time.time() - sent_at
+        log(f"emergency first message after {emergency:.3f} s (accepted {before} before)")
+
+        wait_for(welcomes_seen, 300, "the welcomes")
+        replies = []
+        for sample in samples:
+            event = (
+                WebhookEvent.objects.filter(id__gt=watermark - 1000, body__contains=sample["id"])
+                .order_by("id")
+                .first()
+            )
+            stored = event.received_at.timestamp() if event else sample["called"]
+            replies.append(
+                {
+                    "reply": sample["seen"] - stored,
+                    "from_inbound_call": sample["seen"] - sample["called"],
+                    "during_drain": sample["accepted_then"] < N,
+                    "sandbox_webhook_queue": sample["queue"],
+                }
+            )
+            log(f"reply: {replies[-1]}")
+
+        pending = Delivery.objects.filter(broadcast=newsletter).exclude(
+            status__in=["sent", "delivered", "read", "failed", "skipped"]
+        )
+        wait_for(lambda: not pending.exists(), N / CAP * 4 + 120, "the newsletter to be sent", 0.5)
+        last_send = Delivery.objects.filter(broadcast=newsletter).aggregate(m=Max("sent_at"))["m"]
+        unread = Delivery.objects.filter(broadcast=newsletter).exclude(status="read")
+        try:
+            wait_for(lambda: not unread.exists(), 600, "every delivery to be read", every=1)
+            all_read = time.time() - last_send.timestamp()
+        except TimeoutError:
+            all_read = float("inf")
+        log(f"all read {all_read:.1f} s after the last send; unread {unread.count()}")
+        failed = Delivery.objects.filter(broadcast=newsletter, status="failed").count()
+
+    worst = max(r["reply"] for r in replies)
+    figures = [
+        {
+            "name": "conversation_reply_seconds",
+            "value": round(worst, 3),
+            "unit": "s",
+            "target": 2,
+            "pass": worst < 2,
+            "samples": [round(r["reply"], 3) for r in replies],
+            "from_inbound_call": [round(r["from_inbound_call"], 3) for r in replies],
+            "during_drain": [r["during_drain"] for r in replies],
+            "sandbox_webhook_queue": [r["sandbox_webhook_queue"] for r in replies],
+        },
+        {
+            "name": "emergency_first_message_seconds",
+            "value": round(emergency, 3),
+            "unit": "s",
+            "target": 1,
+            "pass": emergency < 1,
+        },
+        {
+            "name": "drain_all_read_seconds",
+            "value": round(all_read, 1) if all_read != float("inf") else None,
+            "unit": "s",
+            "target": 120,
+            "pass": all_read < 120 and failed == 0,
+            "failed": failed,
+        },
+    ]
+    load = os.getloadavg()[0]
+    for figure in figures:
+        print(json.dumps({**figure, "load": round(load, 2)}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
