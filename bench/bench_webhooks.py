@@ -59,6 +59,7 @@ SECRET = SANDBOX["app_secret"]
 LUA = """
 local sigs, bodies, n, i = {}, {}, 0, 0
 function init(args)
+  i = tonumber(args[2] or "0")
   for line in io.lines(args[1]) do
     local sig, body = line:match("^(%S+) (.*)$")
     n = n + 1; sigs[n] = sig; bodies[n] = body
@@ -168,8 +169,10 @@ def posts(channel: Channel, server: str, seconds: int = 10, count: int = 60000) 
         wait_port(port, proc)
         url = f"http://127.0.0.1:{port}/webhooks/whatsapp/{channel.pk}"
         # Warm up (channel cache, connections), then measure.
-        subprocess.run(["wrk", "-t1", "-c8", "-d1s", "-s", str(script), url, "--", str(lines)],
-                       capture_output=True, check=True)  # fmt: skip
+        # The warm-up posts the last bodies, the measurement starts at the first: every
+        # measured POST is a body not stored yet.
+        subprocess.run(["wrk", "-t1", "-c8", "-d1s", "-s", str(script), url, "--", str(lines),
+                        str(count - 10000)], capture_output=True, check=True)  # fmt: skip
         before = WebhookEvent.objects.count()
         started_load = load()
         done = subprocess.run(
@@ -223,6 +226,15 @@ def applies(channel: Channel, n: int = 10000) -> dict:
     }
 
 
+def post_figure(channel: Channel) -> dict:
+    r = posts(channel, "receiver")
+    return {
+        "name": "webhook_posts_per_second", "value": round(r["rate"]), "unit": "POST/s",
+        "target": 3000, "pass": r["rate"] >= 3000 and r["non_2xx"] == 0, "load": r["load"],
+        "non_2xx": r["non_2xx"], "stored": r["stored"],
+    }  # fmt: skip
+
+
 def main() -> int:
     call_command("migrate", verbosity=0)
     channel = setup_channel()
@@ -230,12 +242,12 @@ def main() -> int:
     if os.environ.get("BENCH_DJANGO"):
         r = posts(channel, "django")
         log(f"django view under gunicorn: {r}")
-    r = posts(channel, "receiver")
-    figures.append({
-        "name": "webhook_posts_per_second", "value": round(r["rate"]), "unit": "POST/s",
-        "target": 3000, "pass": r["rate"] >= 3000 and r["non_2xx"] == 0, "load": r["load"],
-        "non_2xx": r["non_2xx"], "stored": r["stored"],
-    })  # fmt: skip
+    if shutil.which("wrk") is None:
+        log("wrk is missing (apt-get install wrk): webhook_posts_per_second not measured")
+        figures.append({"name": "webhook_posts_per_second", "value": None, "unit": "POST/s",
+                        "target": 3000, "pass": False, "error": "wrk not installed"})  # fmt: skip
+    else:
+        figures.append(post_figure(channel))
     r = applies(channel)
     figures.append({
         "name": "status_events_applied_per_second", "value": round(r["rate"]),
