@@ -130,3 +130,16 @@ def test_the_handshake_and_an_unknown_channel(receiver):
         raise AssertionError("a wrong verify token was accepted")
     unknown = receiver.rsplit("/", 1)[0] + "/999999"
     assert post(unknown, *signed(body(messages=[message()]))) == 404
+
+
+def test_with_the_database_away_it_answers_503_so_the_provider_retries(channel):
+    port = processes.free_port()
+    env = {**os.environ, "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none"}
+    argv = [sys.executable, "-m", "banditore", "receive", "--bind", f"127.0.0.1:{port}"]
+    proc = subprocess.Popen(argv, cwd=processes.ROOT, env=env)
+    try:
+        processes._wait_port(port, proc)
+        url = f"http://127.0.0.1:{port}/webhooks/whatsapp/{channel.pk}"
+        assert post(url, *signed(body(messages=[message()]))) == 503
+    finally:
+        processes.stop(proc)

@@ -46,6 +46,13 @@ class Receiver:
 
     def _load(self) -> dict[int, tuple]:
         close_old_connections()
+        try:
+            return self._read_channels()
+        except Exception:
+            connection.close()
+            raise
+
+    def _read_channels(self) -> dict[int, tuple]:
         found = {}
         for channel in Channel.objects.all():
             try:
@@ -78,7 +85,12 @@ class Receiver:
             channel_id = int(request.match_info["channel_id"])
         except ValueError:
             raise web.HTTPNotFound() from None
-        found = await self.channel(channel_id)
+        try:
+            found = await self.channel(channel_id)
+        except Exception:
+            # The database is away: the provider retries a 503, and nothing was taken in.
+            log.exception("webhook receiver can't read the channels")
+            return _plain(intake.Answer(503, "try again"))
         if found is None or found[0] != request.match_info["kind"]:
             return _plain(intake.Answer(404, "not found"))
         _, kind, config = found
