@@ -1,7 +1,7 @@
-"""`banditore run`: web + worker + sandbox on the embedded default, for a first look.
+"""`banditore run`: web + webhook receiver + worker + sandbox on the embedded default.
 
-Migrates, creates the demo comune, starts the three processes, prints where to go, and on
-Ctrl-C stops all three.
+Migrates, creates the demo comune, starts the four processes, prints where to go, and on
+Ctrl-C stops them all. The sandbox posts its webhooks to the receiver, as Meta would.
 """
 
 import signal
@@ -30,22 +30,26 @@ def _wait_for_port(host: str, port: int, seconds: float = 20) -> bool:
 
 
 class Command(BaseCommand):
-    help = "Start web, worker and sandbox together with a demo comune (Ctrl-C stops all)."
+    help = (
+        "Start web, webhook receiver, worker and sandbox with a demo comune (Ctrl-C stops all)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--web-port", type=int, default=8000)
+        parser.add_argument("--receive-port", type=int, default=8001)
         parser.add_argument("--sandbox-port", type=int, default=8650)
 
-    def handle(self, *args, web_port, sandbox_port, **options):
+    def handle(self, *args, web_port, receive_port, sandbox_port, **options):
         call_command("migrate", verbosity=0)
         sandbox_url = f"http://127.0.0.1:{sandbox_port}"
         web_url = f"http://127.0.0.1:{web_port}"
         channel, password = ensure_demo(sandbox_url)
-        callback = f"{web_url}/webhooks/whatsapp/{channel.pk}"
+        callback = f"http://127.0.0.1:{receive_port}/webhooks/whatsapp/{channel.pk}"
         me = [sys.executable, "-m", "banditore"]
         specs = [
             ("sandbox", [*me, "sandbox", "--port", str(sandbox_port), "--callback-url", callback]),
             ("web", [*me, "serve", "--bind", f"127.0.0.1:{web_port}"]),
+            ("receiver", [*me, "receive", "--bind", f"127.0.0.1:{receive_port}"]),
             ("worker", [*me, "worker"]),
         ]
         children: list[tuple[str, subprocess.Popen]] = []
@@ -60,7 +64,7 @@ class Command(BaseCommand):
         try:
             for name, argv in specs:
                 children.append((name, subprocess.Popen(argv)))
-            for port in (sandbox_port, web_port):
+            for port in (sandbox_port, web_port, receive_port):
                 if not _wait_for_port("127.0.0.1", port):
                     raise CommandError(
                         _("Nothing listens on port %d: see the messages above.") % port
