@@ -29,3 +29,17 @@ def installation_language():
 @pytest.fixture
 def comune(db):
     return make_comune()
+
+
+@pytest.fixture
+def receiver(transactional_db):
+    """The webhook receiver on a free local port, in this process; its base URL. A fresh
+    one per test: it caches the channels, and a new test's may reuse an old one's id."""
+    from tests.live_receiver import LiveReceiver
+
+    server = LiveReceiver()
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()

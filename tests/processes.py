@@ -1,4 +1,5 @@
-"""Real processes for end-to-end tests: the sandbox and the worker, on free local ports."""
+"""Real processes for end-to-end tests: the sandbox, the worker and the webhook receiver, on
+free local ports."""
 
 import contextlib
 import os
@@ -82,6 +83,22 @@ def worker(*args: str) -> Iterator[subprocess.Popen]:
         time.sleep(0.3)
         assert proc.poll() is None, f"worker exited with {proc.returncode}"
         yield proc
+    finally:
+        _stop(proc)
+
+
+@contextlib.contextmanager
+def receiver(*args: str, db_url: str | None = None) -> Iterator[str]:
+    """`banditore receive` on a free port against the test database (or db_url), ready;
+    yields its base URL. A channel's callback is f"{url}/webhooks/<kind>/<channel-id>"."""
+    connection.close()  # SQLite: release our handle's locks before a second process writes
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": db_url or database_url()}
+    argv = [sys.executable, "-m", "banditore", "receive", "--bind", f"127.0.0.1:{port}", *args]
+    proc = subprocess.Popen(argv, cwd=ROOT, env=env)
+    try:
+        _wait_port(port, proc)
+        yield f"http://127.0.0.1:{port}"
     finally:
         _stop(proc)
 

@@ -13,6 +13,7 @@ from banditore.webhooks import tasks
 from banditore.webhooks.models import WebhookEvent
 from banditore.webhooks.processing import apply_batch
 from banditore.webhooks.routing import Router
+from tests import live_receiver
 from tests.factories import channel_of
 from tests.webhooks.bodies import body, message, status, store
 
@@ -22,15 +23,11 @@ def channel(comune):
     return channel_of(comune)
 
 
-def test_the_endpoint_marks_events_that_hold_messages(client, channel):
+def test_the_endpoint_marks_events_that_hold_messages(receiver, channel):
+    url = f"{receiver}/webhooks/whatsapp/{channel.pk}"
     for payload in (body(statuses=[status("w.1", "sent")]), body(messages=[message()])):
         raw = json.dumps(payload).encode()
-        client.post(
-            f"/webhooks/whatsapp/{channel.pk}",
-            raw,
-            content_type="application/json",
-            HTTP_X_HUB_SIGNATURE_256=sign(raw, "sandbox-app-secret"),
-        )
+        assert live_receiver.post(url, raw, sign(raw, "sandbox-app-secret")) == 200
     lanes = WebhookEvent.objects.order_by("id").values_list("has_messages", flat=True)
     assert list(lanes) == [False, True]
 

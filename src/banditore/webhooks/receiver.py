@@ -1,5 +1,4 @@
-"""The asynchronous webhook receiver: the same URL and judgement as the Django view, at
-thousands of POSTs per second.
+"""The webhook endpoint (`banditore receive`): asynchronous, at thousands of POSTs per second.
 
 Meta posts one status per request, three per message sent, so what counts is the cost per
 POST. Here a request costs its signature check and a parse on the event loop; the body
@@ -15,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import close_old_connections, connection, connections
 from pydantic import ValidationError
 
 from banditore.channels.models import Channel
@@ -166,6 +165,9 @@ def application() -> web.Application:
         task = asyncio.create_task(receiver.flush_forever())
         yield
         task.cancel()
+        # Its own connection, closed on the way out: PostgreSQL can't drop or lock a
+        # database a forgotten session still holds (the tests' in-process receiver).
+        await asyncio.get_running_loop().run_in_executor(receiver.db, connections.close_all)
         receiver.db.shutdown(wait=True)
 
     app.cleanup_ctx.append(flusher)
