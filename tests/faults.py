@@ -117,15 +117,16 @@ class Sandbox:
 
 @contextlib.contextmanager
 def wired_sandbox(comune, live_server, mps: int, rate: int | None = None, *args: str):
-    """A sandbox process (cap `mps`) whose webhooks reach the live server; the comune's channel
-    points at it and sends at `rate` (default: the cap)."""
+    """A sandbox process (cap `mps`) whose webhooks reach a receiver process; the comune's
+    channel points at it and sends at `rate` (default: the cap)."""
     channel = comune.channels.get()
-    callback = f"{live_server.url}/webhooks/whatsapp/{channel.pk}"
-    with processes.sandbox(callback, "--mps", str(mps), *args) as url:
-        channel.config = {**channel.config, "base_url": url}
-        channel.rate_per_second = rate or mps
-        channel.save()
-        yield Sandbox(url)
+    with processes.receiver() as receiver:
+        callback = f"{receiver}/webhooks/whatsapp/{channel.pk}"
+        with processes.sandbox(callback, "--mps", str(mps), *args) as url:
+            channel.config = {**channel.config, "base_url": url}
+            channel.rate_per_second = rate or mps
+            channel.save()
+            yield Sandbox(url)
 
 
 class Arrivals:

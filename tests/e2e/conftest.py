@@ -49,20 +49,22 @@ def comune(transactional_db):
 
 
 @pytest.fixture
-def sandbox_url(comune, live_server):
-    """A sandbox process whose webhooks reach the live server; the comune's channel uses it."""
+def sandbox_url(comune):
+    """A sandbox process whose webhooks reach a receiver process, as Meta's reach production;
+    the comune's channel sends to the sandbox."""
     channel = comune.channels.get()
-    callback = f"{live_server.url}/webhooks/whatsapp/{channel.pk}"
-    with processes.sandbox(callback, "--mps", "20") as url:
-        channel.config = {**channel.config, "base_url": url}
-        channel.rate_per_second = 20
-        channel.save()
-        yield url
+    with processes.receiver() as receiver:
+        callback = f"{receiver}/webhooks/whatsapp/{channel.pk}"
+        with processes.sandbox(callback, "--mps", "20") as url:
+            channel.config = {**channel.config, "base_url": url}
+            channel.rate_per_second = 20
+            channel.save()
+            yield url
 
 
 @pytest.fixture
 def running(sandbox_url):
-    """Sandbox + web (live server) + worker, wired together through the comune's channel."""
+    """Sandbox + webhook receiver + worker, wired together through the comune's channel."""
     with processes.worker():
         yield sandbox_url
 

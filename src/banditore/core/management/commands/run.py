@@ -30,9 +30,7 @@ def _wait_for_port(host: str, port: int, seconds: float = 20) -> bool:
 
 
 class Command(BaseCommand):
-    help = (
-        "Start web, webhook receiver, worker and sandbox with a demo comune (Ctrl-C stops all)."
-    )
+    help = "Start web, webhook receiver, worker and sandbox with a demo comune (Ctrl-C stops all)."
 
     def add_arguments(self, parser):
         parser.add_argument("--web-port", type=int, default=8000)
