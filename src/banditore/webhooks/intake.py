@@ -1,8 +1,7 @@
-"""What the webhook endpoint decides about a request, whichever server received it.
+"""What the webhook endpoint decides about a request, apart from the HTTP server.
 
-The Django view and the asynchronous receiver (receiver.py) both call these, so a request
-is judged the same way by both: the kind checks handshake and signature and reads the body;
-every malformed request gets a 4xx and stores nothing.
+The kind checks handshake and signature and reads the body; every malformed request gets a
+4xx and stores nothing. Kept apart from receiver.py so it can be tested on its own.
 """
 
 import logging
