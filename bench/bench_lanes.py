@@ -9,7 +9,9 @@ during the drain:
   storing the sandbox's inbound webhook (the event's received_at: the sandbox queues its
   webhooks, and that queue is the emulator's, not ours) to the welcome reaching the
   sandbox. The worst of 5 samples; target < 2 s. Each sample also gives the time from the
-  citizen's message (the sandbox's inbound call), as `from_inbound_call`.
+  citizen's message (the sandbox's inbound call), as `from_inbound_call`, and the sandbox's
+  webhook queue at that moment: the sandbox posts webhooks first in, first out, so while
+  status webhooks pile up there the inbound one waits behind them before anyone sees it.
 - emergency_first_message_seconds: seconds from `broadcast send --priority emergency`
   returning to its first message reaching the sandbox; target < 1 s. The emergency goes to
   the 100 followers of "Protezione civile", the first subscribers by id.
@@ -105,9 +107,10 @@ def drop_database() -> None:
 
 
 @contextlib.contextmanager
-def process(argv: list[str], ready_port: int | None = None, stdout=None):
+def process(argv: list[str], ready_port: int | None = None):
     env = {**os.environ, "DATABASE_URL": DB_URL}
-    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=stdout, stderr=subprocess.DEVNULL)
+    # Their output goes to stderr: stdout carries only the figures.
+    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=sys.stderr, stderr=subprocess.DEVNULL)
     try:
         if ready_port is not None:
             import socket
