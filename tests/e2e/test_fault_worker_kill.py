@@ -68,6 +68,7 @@ def test_a_killed_sender_is_replaced_within_seconds(comune, live_server, priorit
             wait_drained(broadcast, timeout=45, what="the surviving worker to finish")
             silence = arrivals.silence_after(killed_at)
         copies = sandbox.copies(text)
+    print(f"{priority}: silent {silence:.2f} s after the kill, {len(may_repeat)} in flight")
     assert_copies(copies, numbers, may_repeat)
     assert set(statuses(broadcast)) <= set(DONE), dict(statuses(broadcast))
     assert silence <= TAKEOVER_SECONDS, (
