@@ -116,7 +116,7 @@ class Sandbox:
 
 
 @contextlib.contextmanager
-def wired_sandbox(comune, live_server, mps: int, rate: int | None = None, *args: str):
+def wired_sandbox(comune, mps: int, rate: int | None = None, *args: str):
     """A sandbox process (cap `mps`) whose webhooks reach a receiver process; the comune's
     channel points at it and sends at `rate` (default: the cap)."""
     channel = comune.channels.get()

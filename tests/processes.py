@@ -141,17 +141,3 @@ def worker_with(
         yield proc
     finally:
         _stop(proc)
-
-
-@contextlib.contextmanager
-def web(database_url: str, env: dict[str, str] | None = None) -> Iterator[str]:
-    """`banditore serve` (gunicorn, one process) on a free port, against database_url."""
-    port = free_port()
-    full_env = {**os.environ, "DATABASE_URL": database_url, **(env or {})}
-    argv = [sys.executable, "-m", "banditore", "serve", "--bind", f"127.0.0.1:{port}"]
-    proc = subprocess.Popen([*argv, "--workers", "1"], cwd=ROOT, env=full_env)
-    try:
-        _wait_port(port, proc, timeout=30)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        _stop(proc)

@@ -1,7 +1,7 @@
 """The database goes away mid-send (issue 7, points 4 and 11), against real processes.
 
 PostgreSQL: the test starts its own throwaway cluster on a free port (never the shared
-server), migrates it, runs sandbox + `banditore serve` + worker against it and restarts the
+server), migrates it, runs sandbox + `banditore receive` + worker against it and restarts the
 cluster mid-send (down for 3 s). SQLite: another connection holds the write lock (BEGIN
 IMMEDIATE) for longer than the 20 s busy timeout mid-send. Either way the broadcast
 completes, nobody is missed, the worker process is still alive, and both its dispatcher and
@@ -133,11 +133,14 @@ def test_a_postgresql_restart_mid_send(transactional_db):
         banditore(cluster.url, "migrate", "--verbosity", "0")
         numbers = [f"+39348{i:07d}" for i in range(200)]
         text = "Esercitazione di protezione civile sabato mattina"
-        with processes.sandbox("", "--mps", "20") as url, processes.web(cluster.url) as web:
+        with (
+            processes.sandbox("", "--mps", "20") as url,
+            processes.receiver(db_url=cluster.url) as receiver,
+        ):
             sandbox = Sandbox(url)
             out = banditore(cluster.url, "shell", "-c", SETUP.format(base_url=url, numbers=numbers))
             channel_id = int(out.split("CHANNEL", 1)[1].split()[0])
-            callback = f"{web}/webhooks/whatsapp/{channel_id}"
+            callback = f"{receiver}/webhooks/whatsapp/{channel_id}"
             http_json("POST", f"{url}/_sandbox/config", {"callback_url": callback})
             with processes.worker_with(db_url=cluster.url) as worker:
                 banditore(cluster.url, "broadcast", "send", "--text", text, "--priority", "urgent")
@@ -173,13 +176,13 @@ def test_a_postgresql_restart_mid_send(transactional_db):
     assert broadcast_status == "sent"
 
 
-def test_a_sqlite_write_lock_held_mid_send(comune, live_server):
+def test_a_sqlite_write_lock_held_mid_send(comune):
     if connection.vendor != "sqlite":
         pytest.skip("the SQLite write lock: runs in the SQLite pass")
     numbers = add_subscribers(comune, 200)
     text = "Avviso: sospensione del servizio di trasporto scolastico"
     path = connection.settings_dict["NAME"]
-    with wired_sandbox(comune, live_server, mps=20) as sandbox:
+    with wired_sandbox(comune, mps=20) as sandbox:
         close_db()
         with processes.worker() as worker:
             broadcast = send(text, "urgent")

@@ -58,10 +58,10 @@ def execute(statements: list[str]) -> None:
     close_db()  # SQLite: hold no lock between statements
 
 
-def test_a_failing_write_back_is_retried_not_dropped(comune, live_server):
+def test_a_failing_write_back_is_retried_not_dropped(comune):
     numbers = add_subscribers(comune, 120)
     text = "Ordinanza: divieto di balneazione nel lago della Burida"
-    with wired_sandbox(comune, live_server, mps=20) as sandbox:
+    with wired_sandbox(comune, mps=20) as sandbox:
         close_db()
         with processes.worker() as worker:
             broadcast = send(text, "urgent")

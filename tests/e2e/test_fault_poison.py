@@ -35,11 +35,11 @@ POISON = [
 REPLY_SECONDS = 10
 
 
-def test_a_poison_message_holds_up_nobody(comune, live_server):
+def test_a_poison_message_holds_up_nobody(comune):
     numbers = add_subscribers(comune, 200)
     text = "Avviso: lavori sulla rete idrica"
     newcomers = [f"+39347{i:07d}" for i in range(3)]
-    with wired_sandbox(comune, live_server, mps=20) as sandbox:
+    with wired_sandbox(comune, mps=20) as sandbox:
         close_db()
         with processes.worker() as worker:
             broadcast = send(text)

@@ -9,6 +9,7 @@ burning its attempts (`attempts` counts sends). Runs on SQLite and again on Post
 
 About 3.5 minutes: it is in the default run on purpose (no marker to deselect it)."""
 
+import contextlib
 import time
 from collections import Counter
 
@@ -42,17 +43,20 @@ WASTED_SENDS = 60
 MAX_ATTEMPTS_PER_DELIVERY = 10
 
 
-def test_a_three_minute_provider_outage_loses_nothing(comune, live_server):
+def test_a_three_minute_provider_outage_loses_nothing(comune):
     numbers = add_subscribers(comune, 100)
     channel = comune.channels.get()
     text = "Maltempo: scuole chiuse domani in tutto il territorio comunale"
     port = processes.free_port()
-    callback = f"{live_server.url}/webhooks/whatsapp/{channel.pk}"
     args = ("--mps", "20")
-    first = processes.spawn_sandbox(port, callback, *args)
     second = None
     sandbox = Sandbox(f"http://127.0.0.1:{port}")
-    try:
+    with contextlib.ExitStack() as stack:
+        receiver = stack.enter_context(processes.receiver())
+        callback = f"{receiver}/webhooks/whatsapp/{channel.pk}"
+        first = processes.spawn_sandbox(port, callback, *args)
+        stack.callback(lambda: processes.stop(first))
+        stack.callback(lambda: second is not None and processes.stop(second))
         channel.config = {**channel.config, "base_url": sandbox.url}
         channel.rate_per_second = 20
         channel.save()
@@ -75,10 +79,6 @@ def test_a_three_minute_provider_outage_loses_nothing(comune, live_server):
             wait_drained(broadcast, timeout=RECOVERY_SECONDS, what="the send to resume")
             after = sandbox.copies(text)
             assert worker.poll() is None
-    finally:
-        processes.stop(first)
-        if second is not None:
-            processes.stop(second)
     copies = Counter(before) + Counter(after)
     assert_copies(copies, numbers, may_repeat)
     assert set(statuses(broadcast)) <= set(DONE), dict(statuses(broadcast))

@@ -25,11 +25,11 @@ from tests.faults import (
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(120)]
 
 
-def test_an_opt_out_during_retries_is_final(comune, live_server):
+def test_an_opt_out_during_retries_is_final(comune):
     numbers = add_subscribers(comune, 10)
     leaver, others = numbers[0], numbers[1:]
     text = "Raccolta differenziata: cambio calendario"
-    with wired_sandbox(comune, live_server, mps=20) as sandbox:
+    with wired_sandbox(comune, mps=20) as sandbox:
         close_db()
         sandbox.fault(kind="http", status=503, probability=1, path_contains="/messages")
         with processes.worker() as worker:

@@ -46,11 +46,11 @@ def owner_of(channel, workers: dict):
 
 
 @pytest.mark.parametrize("priority", ["normal", "emergency"])
-def test_a_killed_sender_is_replaced_within_seconds(comune, live_server, priority):
+def test_a_killed_sender_is_replaced_within_seconds(comune, priority):
     numbers = add_subscribers(comune, 300)
     channel = comune.channels.get()
     text = f"Allerta {priority}: evacuare la zona golenale"
-    with wired_sandbox(comune, live_server, mps=50) as sandbox:
+    with wired_sandbox(comune, mps=50) as sandbox:
         close_db()
         with (
             processes.worker_with("--worker-id", "killA1") as a,
@@ -77,13 +77,13 @@ def test_a_killed_sender_is_replaced_within_seconds(comune, live_server, priorit
     )
 
 
-def test_a_worker_killed_holding_the_tail_batch_loses_nothing(comune, live_server):
+def test_a_worker_killed_holding_the_tail_batch_loses_nothing(comune):
     """The last rows are claimed, nothing else is queued, and their sender dies: the reaper of
     the other live worker requeues them (not only a pump starting on a channel with work)."""
     numbers = add_subscribers(comune, 20)
     channel = comune.channels.get()
     text = "Chiusura scuole: ultimo avviso"
-    with wired_sandbox(comune, live_server, mps=4) as sandbox:
+    with wired_sandbox(comune, mps=4) as sandbox:
         close_db()
         with (
             processes.worker_with("--worker-id", "tailA1") as a,

@@ -37,13 +37,13 @@ from tests.faults import (
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(150)]
 
 
-def test_a_stalled_owner_that_resumes_sends_nothing_more(comune, live_server):
+def test_a_stalled_owner_that_resumes_sends_nothing_more(comune):
     if connection.vendor != "postgresql":
         pytest.skip("several worker machines share a channel on PostgreSQL only")
     numbers = add_subscribers(comune, 2000)
     channel = comune.channels.get()
     text = "Allerta rossa: chiusura ponti sul Noncello"
-    with wired_sandbox(comune, live_server, mps=200) as sandbox:
+    with wired_sandbox(comune, mps=200) as sandbox:
         close_db()
         with (
             processes.worker_with("--worker-id", "stallA1") as a,
