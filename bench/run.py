@@ -6,6 +6,7 @@ rates measured on this machine; compare them with their targets, not with other 
 """
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ HERE = Path(__file__).resolve().parent
 
 def figures(script: Path) -> list[dict]:
     print(f"== {script.name}", file=sys.stderr, flush=True)
+    load_before = os.getloadavg()[0]
     done = subprocess.run(
         [sys.executable, str(script)], stdout=subprocess.PIPE, text=True, timeout=1800
     )
@@ -27,6 +29,9 @@ def figures(script: Path) -> list[dict]:
             except ValueError:
                 continue
             if "name" in figure and "value" in figure:
+                # The machine's load says how far to trust a figure; benches that don't
+                # measure it themselves get the one-minute average around their run.
+                figure.setdefault("load", round(max(load_before, os.getloadavg()[0]), 2))
                 found.append(figure)
     if done.returncode != 0 or not found:
         found.append(
