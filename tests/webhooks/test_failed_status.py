@@ -50,3 +50,32 @@ def test_a_citizens_own_stop_opts_them_out(channel, comune):
     apply_pending_events()
     subscriber.refresh_from_db()
     assert subscriber.status == "unsubscribed"
+
+
+def test_a_template_paused_after_acceptance_pauses_the_channel_and_the_delivery_waits(
+    channel, comune
+):
+    subscriber = subscribe(comune, CITIZEN)
+    d = Delivery.objects.create(
+        organization=comune, channel=channel, subscriber=subscriber, recipient=CITIZEN,
+        status="sent", wamid="w.4", attempts=1,
+    )  # fmt: skip
+    store(channel, body(statuses=[status("w.4", "failed", errors=[{"code": 132015}])]))
+    apply_pending_events()
+    d.refresh_from_db()
+    channel.refresh_from_db()
+    assert (d.status, d.wamid) == ("queued", None)
+    assert channel.status == "paused" and "132015" in channel.paused_reason
+
+
+def test_a_number_not_on_whatsapp_is_marked_unreachable_with_its_proof(channel, comune):
+    subscriber = subscribe(comune, CITIZEN)
+    Delivery.objects.create(
+        organization=comune, channel=channel, subscriber=subscriber, recipient=CITIZEN,
+        status="sent", wamid="w.5",
+    )  # fmt: skip
+    store(channel, body(statuses=[status("w.5", "failed", errors=[{"code": 131026}])]))
+    apply_pending_events()
+    subscriber.refresh_from_db()
+    assert subscriber.status == "unreachable"
+    assert subscriber.consent_events.filter(action="unreachable", source="provider").exists()

@@ -12,7 +12,7 @@ from django.db import connection
 from django.utils import timezone
 
 from banditore.broadcasts.models import Delivery
-from banditore.channels.base import RETRY, SendError
+from banditore.channels.base import RETRY, Action, SendError
 from banditore.channels.models import Channel
 from banditore.dispatch import outcomes
 
@@ -117,9 +117,12 @@ def apply_failure(channel: Channel, move: Move) -> None:
     if retry is not None:
         # Sent again later as a new message (a new wamid); the dispatcher re-checks at claim
         # time that the citizen is still subscribed.
-        movable.filter(pk=delivery.pk).update(
+        moved = movable.filter(pk=delivery.pk).update(
             status=S.QUEUED, wamid=None, claimed_by="", next_attempt_at=retry, **fields
         )
-        return
-    if movable.filter(pk=delivery.pk).update(status=S.FAILED, failed_at=move.at, **fields):
+    else:
+        moved = movable.filter(pk=delivery.pk).update(status=S.FAILED, failed_at=move.at, **fields)
+    # As in the dispatcher's write-back: a template paused after it was accepted pauses the
+    # channel (the delivery waits), a number found unreachable is marked so, and so on.
+    if moved and error.verdict.action != Action.RETRY:
         outcomes.follow_up(channel, [(delivery.pk, error)])
