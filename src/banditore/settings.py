@@ -124,6 +124,9 @@ REDIS_URL = os.environ.get("REDIS_URL") or None
 DISPATCH_LEASE_SECONDS = float(os.environ.get("DISPATCH_LEASE_SECONDS", 3))
 # How long a delivery keeps being retried after it was queued (GOV.UK Notify: ~4 h).
 DISPATCH_RETRY_BUDGET_SECONDS = float(os.environ.get("DISPATCH_RETRY_BUDGET_SECONDS", 4 * 3600))
+# A worker whose tasks thread keeps crashing this long (the database unreachable, say) exits
+# non-zero, so that systemd or the container runtime restarts it.
+WORKER_GIVE_UP_SECONDS = float(os.environ.get("WORKER_GIVE_UP_SECONDS", 120))
 # One request to the provider; longer than any real answer, shorter than a stuck socket.
 DISPATCH_SEND_TIMEOUT = float(os.environ.get("DISPATCH_SEND_TIMEOUT", 10))
 

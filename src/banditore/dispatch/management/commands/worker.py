@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import connection
 from django.utils.crypto import get_random_string
@@ -26,9 +27,8 @@ from banditore.webhooks.tasks import schedule_apply
 
 log = logging.getLogger("banditore.worker")
 
-# The tasks thread may crash and be restarted; crashing for this long without ever staying
-# up for STABLE_SECONDS means it can't recover here.
-GIVE_UP_SECONDS = 120.0
+# The tasks thread may crash and be restarted; crashing for WORKER_GIVE_UP_SECONDS without
+# ever staying up this long means it can't recover here.
 STABLE_SECONDS = 30.0
 
 
@@ -86,8 +86,10 @@ class TasksThread:
             if now - started > STABLE_SECONDS:
                 crashing_since, delay = None, 0.5
             crashing_since = crashing_since or started
-            if now - crashing_since > GIVE_UP_SECONDS:
-                log.critical("tasks thread keeps crashing for %.0f s: giving up", GIVE_UP_SECONDS)
+            if now - crashing_since > settings.WORKER_GIVE_UP_SECONDS:
+                log.critical(
+                    "tasks thread keeps crashing for %.0f s: giving up", now - crashing_since
+                )
                 self.failed.set()
                 return
             time.sleep(delay)
