@@ -75,10 +75,14 @@ def sandbox(callback_url: str = "", *args: str) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def worker(*args: str) -> Iterator[subprocess.Popen]:
+def worker(
+    *args: str, env: dict[str, str] | None = None, db_url: str | None = None
+) -> Iterator[subprocess.Popen]:
+    """`banditore worker` against the test database (or db_url), with extra environment."""
     connection.close()  # SQLite: release our handle's locks before a second process writes
-    env = {**os.environ, "DATABASE_URL": database_url()}
-    proc = subprocess.Popen([sys.executable, "-m", "banditore", "worker", *args], cwd=ROOT, env=env)
+    full_env = {**os.environ, "DATABASE_URL": db_url or database_url(), **(env or {})}
+    argv = [sys.executable, "-m", "banditore", "worker", *args]
+    proc = subprocess.Popen(argv, cwd=ROOT, env=full_env)
     try:
         time.sleep(0.3)
         assert proc.poll() is None, f"worker exited with {proc.returncode}"
@@ -122,22 +126,3 @@ def spawn_sandbox(port: int, callback_url: str = "", *args: str) -> subprocess.P
 def stop(proc: subprocess.Popen) -> None:
     """Terminate a process started here (SIGTERM, then SIGKILL after 10 s)."""
     _stop(proc)
-
-
-@contextlib.contextmanager
-def worker_with(
-    *args: str, env: dict[str, str] | None = None, db_url: str | None = None
-) -> Iterator[subprocess.Popen]:
-    """Like worker(), with extra environment variables and, optionally, another database."""
-    connection.close()
-    full_env = {**os.environ, "DATABASE_URL": db_url or database_url()}
-    full_env.update(env or {})
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "banditore", "worker", *args], cwd=ROOT, env=full_env
-    )
-    try:
-        time.sleep(0.3)
-        assert proc.poll() is None, f"worker exited with {proc.returncode}"
-        yield proc
-    finally:
-        _stop(proc)

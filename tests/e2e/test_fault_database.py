@@ -142,7 +142,7 @@ def test_a_postgresql_restart_mid_send(transactional_db):
             channel_id = int(out.split("CHANNEL", 1)[1].split()[0])
             callback = f"{receiver}/webhooks/whatsapp/{channel_id}"
             http_json("POST", f"{url}/_sandbox/config", {"callback_url": callback})
-            with processes.worker_with(db_url=cluster.url) as worker:
+            with processes.worker(db_url=cluster.url) as worker:
                 banditore(cluster.url, "broadcast", "send", "--text", text, "--priority", "urgent")
                 wait_sending_started(sandbox, 40)
                 stopped = time.time()

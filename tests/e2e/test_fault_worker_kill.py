@@ -53,8 +53,8 @@ def test_a_killed_sender_is_replaced_within_seconds(comune, priority):
     with wired_sandbox(comune, mps=50) as sandbox:
         close_db()
         with (
-            processes.worker_with("--worker-id", "killA1") as a,
-            processes.worker_with("--worker-id", "killB2") as b,
+            processes.worker("--worker-id", "killA1") as a,
+            processes.worker("--worker-id", "killB2") as b,
             Arrivals(sandbox) as arrivals,
         ):
             broadcast = send(text, priority)
@@ -86,8 +86,8 @@ def test_a_worker_killed_holding_the_tail_batch_loses_nothing(comune):
     with wired_sandbox(comune, mps=4) as sandbox:
         close_db()
         with (
-            processes.worker_with("--worker-id", "tailA1") as a,
-            processes.worker_with("--worker-id", "tailB2") as b,
+            processes.worker("--worker-id", "tailA1") as a,
+            processes.worker("--worker-id", "tailB2") as b,
         ):
             broadcast = send(text)
             victim = owner_of(channel, {"tailA1": a, "tailB2": b})

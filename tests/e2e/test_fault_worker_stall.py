@@ -46,8 +46,8 @@ def test_a_stalled_owner_that_resumes_sends_nothing_more(comune):
     with wired_sandbox(comune, mps=200) as sandbox:
         close_db()
         with (
-            processes.worker_with("--worker-id", "stallA1") as a,
-            processes.worker_with("--worker-id", "stallB2") as b,
+            processes.worker("--worker-id", "stallA1") as a,
+            processes.worker("--worker-id", "stallB2") as b,
             Arrivals(sandbox),
         ):
             broadcast = send(text, "emergency")
