@@ -43,3 +43,19 @@ def receiver(transactional_db):
         yield server.url
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_stray_sessions(django_db_setup, django_db_blocker):
+    """Child processes killed mid-test may leave a PostgreSQL session behind for a moment;
+    end them so the test database can be dropped (instead of lingering on the server)."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
