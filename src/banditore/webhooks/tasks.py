@@ -127,6 +127,12 @@ def apply_webhooks() -> int:
     return apply_pending_events()
 
 
+def schedule_due() -> None:
+    """Enqueue the task if events are due (a lost task, or a retry whose time has come)."""
+    if _pending().exists():
+        schedule_apply()
+
+
 def schedule_apply() -> None:
     """Enqueue the task unless one is already waiting: a burst of webhooks needs one run."""
     waiting = DBTaskResult.objects.filter(

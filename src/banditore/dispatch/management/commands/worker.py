@@ -23,7 +23,7 @@ from django_tasks_db.management.commands.db_worker import Worker
 from banditore.core import periodic
 from banditore.dispatch import dispatcher
 from banditore.dispatch.dispatcher import Dispatcher, Quiet
-from banditore.webhooks.tasks import schedule_apply
+from banditore.webhooks.tasks import schedule_due
 
 log = logging.getLogger("banditore.worker")
 
@@ -34,9 +34,7 @@ STABLE_SECONDS = 30.0
 
 def _tick() -> None:
     try:
-        # Applying is a no-op when nothing is due; a lost task or a retry time come is
-        # picked up within one tick.
-        schedule_apply()
+        schedule_due()
         periodic.run_due()
     except Exception:
         with contextlib.suppress(Exception):
