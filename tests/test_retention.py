@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from banditore.core import periodic
 from banditore.core.models import PeriodicJob
@@ -61,7 +62,22 @@ def test_a_periodic_job_is_enqueued_once_per_period_by_many_workers(db):
     now = timezone.now()
     first = periodic.run_due(now)
     second = periodic.run_due(now)  # another worker ticking at the same moment
-    assert first == ["purge_expired"] and second == []
-    assert periodic.run_due(now + timedelta(hours=23)) == []
-    assert periodic.run_due(now + timedelta(hours=25)) == ["purge_expired"]
-    assert PeriodicJob.objects.get().next_run_at > now + timedelta(hours=25)
+    assert first == ["purge_expired", "purge_task_results"] and second == []
+    assert periodic.run_due(now + timedelta(minutes=30)) == []
+    assert periodic.run_due(now + timedelta(hours=23)) == ["purge_task_results"]
+    assert periodic.run_due(now + timedelta(hours=25)) == ["purge_expired", "purge_task_results"]
+    daily = PeriodicJob.objects.get(name="purge_expired")
+    assert daily.next_run_at > now + timedelta(hours=25)
+
+
+def test_finished_task_results_are_purged_after_a_week(db):
+    from banditore.core.tasks import purge_finished
+    from banditore.webhooks.tasks import apply_webhooks
+
+    old = apply_webhooks.enqueue()
+    waiting = apply_webhooks.enqueue()
+    DBTaskResult.objects.filter(id=old.id).update(
+        status="SUCCESSFUL", finished_at=timezone.now() - 8 * DAY
+    )
+    assert purge_finished() == 1
+    assert [str(i) for i in DBTaskResult.objects.values_list("id", flat=True)] == [waiting.id]

@@ -13,9 +13,13 @@ from banditore.core.models import PeriodicJob
 
 
 def _jobs():
+    from banditore.core.tasks import purge_task_results
     from banditore.subscribers.tasks import purge_expired
 
-    return {"purge_expired": (timedelta(hours=24), purge_expired)}
+    return {
+        "purge_expired": (timedelta(hours=24), purge_expired),
+        "purge_task_results": (timedelta(hours=1), purge_task_results),
+    }
 
 
 def run_due(now=None) -> list[str]:
