@@ -1,5 +1,7 @@
 """The comune (Organization) and the audit trail of what operators and the system did."""
 
+import datetime
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -73,6 +75,28 @@ class Organization(models.Model):
     )
     inbound_retention_days = models.PositiveIntegerField(
         _("citizens' messages kept for (days)"), default=30
+    )
+    # -- The press office's rules for broadcasts.
+    time_zone = models.CharField(_("time zone"), max_length=40, default="Europe/Rome")
+    # Four eyes: a second person approves every broadcast (never its author).
+    require_broadcast_approval = models.BooleanField(
+        _("a second person approves each broadcast"), default=False
+    )
+    # A scheduled broadcast whose time passed while the service was down still starts
+    # within this many minutes of it; later, it is marked missed and the operators told.
+    schedule_grace_minutes = models.PositiveIntegerField(
+        _("late start allowed for (minutes)"), default=120
+    )
+    # Normal broadcasts go out only inside this daily window (local time); emergencies
+    # always; urgent ones as the comune says.
+    send_window_start = models.TimeField(_("sending allowed from"), default=datetime.time(8, 0))
+    send_window_end = models.TimeField(_("sending allowed until"), default=datetime.time(21, 0))
+    urgent_ignores_window = models.BooleanField(
+        _("urgent broadcasts ignore the sending window"), default=True
+    )
+    # Euros a month for paid messages; empty = no budget. Exceeding it needs an override.
+    monthly_budget = models.DecimalField(
+        _("monthly budget (EUR)"), max_digits=10, decimal_places=2, null=True, blank=True
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
