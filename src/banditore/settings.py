@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "banditore.dispatch",
     "banditore.webhooks",
     "banditore.public",
+    "banditore.api",
 ]
 
 MIDDLEWARE = [

@@ -5,6 +5,7 @@ from banditore.subscribers import views as subscriber_views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/", include("banditore.api.urls")),
     path("dati/<str:token>", subscriber_views.data_export, name="data-export"),
     path("", include("banditore.public.urls")),
 ]

@@ -1,0 +1,32 @@
+import functools
+
+from django.urls import path, re_path
+
+from banditore.api.errors import HTTP_ERRORS, error_response, not_found
+from banditore.api.root import api
+
+
+def _json_405(view):
+    """ninja answers a method it doesn't route with Django's empty HTML 405."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        if response.status_code == 405 and "json" not in response.get("Content-Type", ""):
+            allowed = response.get("Allow", "")
+            response = error_response(405, *HTTP_ERRORS[405])
+            response["Allow"] = allowed
+        return response
+
+    return wrapper
+
+
+patterns, app_name, namespace = api.urls
+for pattern in patterns:
+    pattern.callback = _json_405(pattern.callback)
+
+urlpatterns = [
+    path("", (patterns, app_name, namespace)),
+    # Anything else under /api/ is a JSON 404 too, not the site's HTML page.
+    re_path(r"^.*$", not_found),
+]
