@@ -156,3 +156,6 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.recipient} ({self.status})"
+
+
+from banditore.broadcasts.slots import DigestSlot, SlotEntry, WindowPause  # noqa: E402, F401

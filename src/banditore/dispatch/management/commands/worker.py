@@ -20,6 +20,7 @@ from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
 from django_tasks_db.management.commands.db_worker import Worker
 
+from banditore.broadcasts import scheduling
 from banditore.core import periodic
 from banditore.dispatch import dispatcher
 from banditore.dispatch.dispatcher import Dispatcher, Quiet
@@ -36,6 +37,7 @@ def _tick() -> None:
     try:
         schedule_due()
         periodic.run_due()
+        scheduling.tick()
     except Exception:
         with contextlib.suppress(Exception):
             connection.close()  # reconnect on the next tick
