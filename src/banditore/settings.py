@@ -130,6 +130,9 @@ DISPATCH_RETRY_BUDGET_SECONDS = float(os.environ.get("DISPATCH_RETRY_BUDGET_SECO
 WORKER_GIVE_UP_SECONDS = float(os.environ.get("WORKER_GIVE_UP_SECONDS", 120))
 # One request to the provider; longer than any real answer, shorter than a stuck socket.
 DISPATCH_SEND_TIMEOUT = float(os.environ.get("DISPATCH_SEND_TIMEOUT", 10))
+# The installation's own WhatsApp rate card (JSON, same format as broadcasts/ratecard.json),
+# replacing the shipped one whole; empty = the shipped card.
+BANDITORE_RATE_CARD = os.environ.get("BANDITORE_RATE_CARD") or None
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
