@@ -3,6 +3,8 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.signals import m2m_changed, pre_delete
+from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 
 from banditore.channels.models import Channel
@@ -28,12 +30,18 @@ BROADCAST_PRIORITIES = [(p.value, p.label) for p in Priority if p != Priority.CO
 class Broadcast(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", _("draft")
+        SUBMITTED = "submitted", _("awaiting approval")
         APPROVED = "approved", _("approved")
         SCHEDULED = "scheduled", _("scheduled")
         SENDING = "sending", _("sending")
         SENT = "sent", _("sent")
         PAUSED = "paused", _("paused")
         CANCELLED = "cancelled", _("cancelled")
+        # Its time passed while the service was down, beyond the comune's grace.
+        MISSED = "missed", _("missed")
+
+    # What a citizen receives: frozen once the audience has been materialised.
+    CONTENT_FIELDS = ("text", "title", "priority")
 
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="broadcasts"
@@ -49,19 +57,117 @@ class Broadcast(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    created_by_label = models.CharField(max_length=150, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    submitted_by_label = models.CharField(max_length=150, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_by_label = models.CharField(max_length=150, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
     scheduled_at = models.DateTimeField(null=True, blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    started_by_label = models.CharField(max_length=150, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    paused_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    paused_by_label = models.CharField(max_length=150, blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    cancelled_by_label = models.CharField(max_length=150, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     audience_size = models.PositiveIntegerField(default=0)
+    # An emergency sent on one person's decision: a second person looks at it afterwards.
+    review_required = models.BooleanField(default=False)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_by_label = models.CharField(max_length=150, blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    # Cost as estimated when it was sent; billable_count is what was actually paid for.
+    estimated_cost = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
+    billable_count = models.PositiveIntegerField(null=True, blank=True)
+    budget_override_by = models.CharField(max_length=150, blank=True)
 
     class Meta:
         verbose_name = _("broadcast")
         verbose_name_plural = _("broadcasts")
         indexes = [models.Index(fields=["organization", "status"], name="broadcast_org_status")]
+        permissions = [
+            ("send_emergency_alone", _("Can send an emergency without a second approval")),
+            ("override_budget", _("Can send beyond the monthly budget")),
+        ]
 
     def __str__(self) -> str:
         return self.title or self.text[:60]
+
+    def save(self, *args, **kwargs):
+        fields = kwargs.get("update_fields")
+        touches_content = fields is None or set(fields) & set(self.CONTENT_FIELDS)
+        if self.pk and touches_content:
+            # The stored row, not this instance: a stale copy must not slip a change through.
+            before = (
+                Broadcast.objects.filter(pk=self.pk)
+                .values("started_at", *self.CONTENT_FIELDS)
+                .first()
+            )
+            if before and before["started_at"] is not None:
+                changed = [f for f in self.CONTENT_FIELDS if before[f] != getattr(self, f)]
+                if changed:
+                    raise ImmutableBroadcast(self.pk, changed)
+        super().save(*args, **kwargs)
+
+    @property
+    def started(self) -> bool:
+        return self.started_at is not None
+
+
+class ImmutableBroadcast(Exception):
+    """A change to what citizens already received (or are receiving), or its deletion."""
+
+    def __init__(self, pk, fields):
+        self.fields = list(fields)
+        if self.fields == ["deleted"]:
+            message = _("Broadcast %(id)s has started: it can't be deleted.") % {"id": pk}
+        else:
+            message = _("Broadcast %(id)s has started: %(fields)s can no longer change.") % {
+                "id": pk,
+                "fields": ", ".join(self.fields),
+            }
+        super().__init__(message)
+
+
+@receiver(m2m_changed, sender=Broadcast.topics.through)
+def _topics_frozen_once_started(sender, instance, action, reverse, pk_set, **kwargs):
+    if action not in ("pre_add", "pre_remove", "pre_clear"):
+        return
+    if not reverse:
+        affected = Broadcast.objects.filter(pk=instance.pk)
+    elif pk_set is not None:
+        affected = Broadcast.objects.filter(pk__in=pk_set)
+    else:
+        affected = Broadcast.objects.filter(topics=instance)
+    started = affected.filter(started_at__isnull=False).values_list("pk", flat=True).first()
+    if started is not None:
+        raise ImmutableBroadcast(started, ["topics"])
+
+
+@receiver(pre_delete, sender=Broadcast)
+def _started_broadcasts_stay(sender, instance, **kwargs):
+    # Its deliveries are the record of what was sent to whom; a signal, so that a queryset's
+    # delete (the admin's bulk action) is refused too.
+    if instance.started_at is not None:
+        raise ImmutableBroadcast(instance.pk, ["deleted"])
 
 
 class Delivery(models.Model):
