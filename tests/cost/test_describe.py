@@ -79,6 +79,13 @@ def test_it_warns_when_the_messaging_limit_cuts_the_send():
     )
 
 
+def test_it_says_when_the_limit_has_room_for_everyone():
+    frees = datetime.datetime(2026, 12, 3, 9, 30, tzinfo=datetime.UTC)
+    with translation.override("en"):
+        text = cost.describe(with_(tier_remaining=2000, tier_frees_at=frees))
+    assert text.endswith("frees up (room for all of them from Dec. 3, 2026, 10:30 a.m.)")
+
+
 def test_durations_read_naturally():
     seconds = (0, 0.2, 59.5, 60, 112.5, 3599, 3600, 7299)
     assert [cost.format_duration(s) for s in seconds] == [

@@ -198,3 +198,43 @@ def test_as_dict_is_json_ready_with_amounts_as_strings(comune):
     ]
     assert data["rate_card_valid_from"] == "2025-07-01"
     assert (data["recipients"], data["in_free_window"], data["billable"]) == (3, 0, 3)
+
+
+def limited(org, limit):
+    channel = channel_of(org)
+    channel.config = {**channel.config, "messaging_limit": limit}
+    channel.save()
+    return channel
+
+
+def test_the_limit_frees_as_yesterdays_recipients_age_out(comune):
+    channel = limited(comune, 3)
+    now = timezone.now()
+    sent(comune, "+393330000001", now - timedelta(hours=23), kind="notice")
+    sent(comune, "+393330000002", now - timedelta(hours=20), kind="notice")
+    # A's place frees 24 hours after the last message to A, not the first.
+    sent(comune, "+393330000001", now - timedelta(hours=10), kind="notice")
+    sent(comune, "+393330000003", now - timedelta(hours=5), kind="notice")
+    assert cost.tier_remaining(channel, now) == 0
+    assert cost.tier_frees_at(channel, 1, now) == now + timedelta(hours=4)
+    assert cost.tier_frees_at(channel, 2, now) == now + timedelta(hours=14)
+    # More than the whole limit: the next part can start once everything aged out.
+    assert cost.tier_frees_at(channel, 5, now) == now + timedelta(hours=19)
+    assert cost.tier_frees_at(channel, 0, now) is None
+
+
+def test_the_estimate_says_when_the_limit_has_room_for_everyone(comune):
+    limited(comune, 2)
+    citizens(comune, 2)
+    sent(comune, "+393339999999", timezone.now() - timedelta(hours=6), kind="notice")
+    estimate = cost.estimate(new_broadcast(comune))
+    assert estimate.tier_remaining == 1
+    assert timedelta(hours=17, minutes=59) < estimate.tier_frees_at - timezone.now()
+    assert estimate.tier_frees_at - timezone.now() <= timedelta(hours=18)
+    assert estimate.as_dict()["tier_frees_at"] == estimate.tier_frees_at.isoformat()
+
+
+def test_an_unlimited_channel_never_waits_for_the_limit(comune):
+    citizens(comune, 2)
+    assert cost.tier_frees_at(channel_of(comune), 10_000) is None
+    assert cost.estimate(new_broadcast(comune)).as_dict()["tier_frees_at"] is None

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import phonenumbers
 from django.conf import settings
-from django.db.models import Count, DateTimeField, F, Q, Value
+from django.db.models import Count, DateTimeField, F, Max, Q, Value
 from django.db.models.functions import Coalesce, Substr
 from django.utils import timezone
 from django.utils.formats import date_format, number_format
@@ -256,16 +256,15 @@ def deliveries_by_country(broadcast: Broadcast, now: datetime.datetime):
     return {country: n for (country,), n in _prefix_counts(rows).items()}
 
 
+def _business_sends_24h(channel, now: datetime.datetime):
+    return Delivery.objects.filter(
+        channel=channel, kind__in=BUSINESS_INITIATED, sent_at__gt=now - FREE_WINDOW
+    ).order_by()
+
+
 def business_recipients_24h(channel, now: datetime.datetime | None = None) -> int:
     now = now or timezone.now()
-    return (
-        Delivery.objects.filter(
-            channel=channel, kind__in=BUSINESS_INITIATED, sent_at__gt=now - FREE_WINDOW
-        )
-        .values("recipient")
-        .distinct()
-        .count()
-    )
+    return _business_sends_24h(channel, now).values("recipient").distinct().count()
 
 
 def tier_remaining(channel, now: datetime.datetime | None = None) -> int | None:
@@ -278,6 +277,27 @@ def tier_remaining(channel, now: datetime.datetime | None = None) -> int | None:
     if limit is None:
         return None
     return max(0, limit - business_recipients_24h(channel, now))
+
+
+def tier_frees_at(channel, needed: int, now: datetime.datetime | None = None):
+    """When Meta's messaging limit will have room for `needed` recipients, as the sends of
+    the last 24 hours age out (each recipient's place frees 24 hours after the last business
+    message to them). None when there is room now, or no limit, or nothing to age out; a send
+    larger than the whole limit gets, here, the moment its next part can start."""
+    now = now or timezone.now()
+    remaining = tier_remaining(channel, now)
+    if remaining is None or needed <= remaining:
+        return None
+    latest = (
+        _business_sends_24h(channel, now)
+        .values("recipient")
+        .annotate(last=Max("sent_at"))
+        .order_by("last")
+        .values_list("last", flat=True)
+    )
+    missing = needed - remaining
+    freed = list(latest[missing - 1 : missing]) or list(latest.reverse()[:1])
+    return freed[0] + FREE_WINDOW if freed else None
 
 
 @dataclass(frozen=True)
@@ -317,6 +337,8 @@ class Estimate:
     rate_card_valid_from: datetime.date
     rate_card_source: str
     tier_remaining: int | None
+    # When the limit will have room for every billable recipient; None: it has now.
+    tier_frees_at: datetime.datetime | None = None
 
     def as_dict(self) -> dict:
         """JSON-ready, amounts as strings (a float would lose cents)."""
@@ -333,6 +355,7 @@ class Estimate:
             "rate_card_valid_from": self.rate_card_valid_from.isoformat(),
             "rate_card_source": self.rate_card_source,
             "tier_remaining": self.tier_remaining,
+            "tier_frees_at": self.tier_frees_at.isoformat() if self.tier_frees_at else None,
         }
 
 
@@ -383,6 +406,7 @@ def estimate(broadcast: Broadcast, *, now: datetime.datetime | None = None) -> E
         rate_card_valid_from=card.valid_from,
         rate_card_source=card.source,
         tier_remaining=tier_remaining(channel, now),
+        tier_frees_at=tier_frees_at(channel, recipients - in_free_window, now),
     )
 
 
@@ -480,4 +504,9 @@ def describe(estimate: Estimate) -> str:
             "go out as the limit frees up",
             estimate.tier_remaining,
         ) % {"count": number_format(estimate.tier_remaining, force_grouping=True)}
+        if estimate.tier_frees_at is not None:
+            when = timezone.localtime(estimate.tier_frees_at)
+            text += _(" (room for all of them from %(time)s)") % {
+                "time": date_format(when, "DATETIME_FORMAT")
+            }
     return text
