@@ -40,13 +40,16 @@ def test_urgent_follows_the_comunes_setting(comune, ignores, starts):
     assert scheduling.tick(rome(2026, 5, 7, 22, 0, 1))["started"] == ([b.pk] if starts else [])
 
 
-def sending(org, priority=Priority.NORMAL, recipients=3) -> Broadcast:
+def sending(org, priority=Priority.NORMAL, recipients=3, started=None) -> Broadcast:
+    """A broadcast draining since `started` (by default 14:00 on 7 May 2026 in Rome)."""
     for n in range(recipients):
         subscribe(org, f"+39333111000{n}")
     b = draft(org)
     Broadcast.objects.filter(pk=b.pk).update(priority=priority)
     b.refresh_from_db()
     audience.start(b)
+    Broadcast.objects.filter(pk=b.pk).update(started_at=started or rome(2026, 5, 7, 14, 0))
+    b.refresh_from_db()
     return b
 
 
@@ -69,6 +72,19 @@ def test_a_drain_crossing_the_end_pauses_and_resumes_at_the_next_opening(comune)
         "action", "actor_label"
     )
     assert {("broadcast.paused", "system"), ("broadcast.resumed", "system")} <= set(labels)
+
+
+def test_a_drain_an_operator_started_after_the_closing_goes_on(comune):
+    b = sending(comune, started=rome(2026, 5, 7, 22, 0))
+    assert scheduling.tick(rome(2026, 5, 7, 22, 0, 2))["paused"] == []
+    # ...until it crosses the next closing.
+    assert scheduling.tick(rome(2026, 5, 8, 21, 0))["paused"] == [b.pk]
+
+
+def test_a_drain_started_before_the_opening_pauses_only_at_the_closing(comune):
+    b = sending(comune, started=rome(2026, 5, 7, 6, 0))
+    assert scheduling.tick(rome(2026, 5, 7, 7, 0))["paused"] == []
+    assert scheduling.tick(rome(2026, 5, 7, 21, 0))["paused"] == [b.pk]
 
 
 def test_an_emergency_drain_goes_on_through_the_night(comune):
@@ -121,8 +137,8 @@ def test_the_window_opens_at_08_local_across_the_autumn_change(comune):
 
 
 def test_a_drain_paused_on_the_spring_eve_resumes_at_08_summer_time(comune):
-    b = sending(comune)
-    scheduling.tick(utc(2026, 3, 28, 20, 0))  # 21:00 CET
+    b = sending(comune, started=utc(2026, 3, 28, 12, 0))
+    assert scheduling.tick(utc(2026, 3, 28, 20, 0))["paused"] == [b.pk]  # 21:00 CET
     assert scheduling.tick(utc(2026, 3, 29, 5, 59))["resumed"] == []
     assert scheduling.tick(utc(2026, 3, 29, 6, 0))["resumed"] == [b.pk]
 

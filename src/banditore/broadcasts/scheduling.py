@@ -81,6 +81,17 @@ def next_opening(org, at: dt.datetime) -> dt.datetime:
     raise AssertionError("a daily window opens within two days")
 
 
+def last_closing(org, at: dt.datetime) -> dt.datetime:
+    """The latest moment, at or before `at`, at which the window closed."""
+    zone = _zone(org)
+    day = at.astimezone(zone).date()
+    for offset in range(0, -3, -1):
+        closing = local_moment(day + dt.timedelta(days=offset), org.send_window_end, zone)
+        if closing <= at:
+            return closing
+    raise AssertionError("a daily window closes within two days")
+
+
 def keeps_window(broadcast: Broadcast, org) -> bool:
     """Whether the sending window applies: never to emergencies, to urgent ones as the
     comune says."""
@@ -174,7 +185,8 @@ def _system(action, broadcast: Broadcast):
 
 
 def pause_at_closing(now: dt.datetime) -> list[int]:
-    """Pause every windowed drain that is still going when its comune's window closes."""
+    """Pause every windowed drain that was running when its comune's window closed. One an
+    operator started after the closing (a deliberate send at night) is left to go on."""
     done = []
     sending = Broadcast.objects.filter(
         status=B.SENDING, priority__in=[Priority.URGENT, Priority.NORMAL], window_pause=None
@@ -183,6 +195,8 @@ def pause_at_closing(now: dt.datetime) -> list[int]:
     def step(broadcast):
         org = broadcast.organization
         if not keeps_window(broadcast, org) or window_open(org, now):
+            return None
+        if broadcast.started_at and broadcast.started_at >= last_closing(org, now):
             return None
         try:
             with transaction.atomic():
