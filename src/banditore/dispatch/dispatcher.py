@@ -137,6 +137,8 @@ class ChannelPump:
         self.cursors = {p: 0 for p in Priority.values}
         self.inflight: set[asyncio.Task] = set()
         self.results: list[tuple[Outgoing, SendResult]] = []
+        # Claimed, never sent: handed back to the queue when the pump stops.
+        self.unsent: list[Outgoing] = []
         self.stopping = False
         self.prepared: set[int] = set()
         self.flush_quiet = Quiet(f"channel {channel.pk}: write-back")
@@ -150,7 +152,6 @@ class ChannelPump:
         ahead: asyncio.Queue[list[Outgoing]] = asyncio.Queue(maxsize=1)
         feeder = asyncio.create_task(self.feed(ahead))
         flusher = asyncio.create_task(self.flush_loop())
-        unsent: list[Outgoing] = []
         try:
             while self.live():
                 try:
@@ -162,7 +163,7 @@ class ChannelPump:
                 for i, delivery in enumerate(claimed):
                     probe = await self.admit()
                     if probe is None:
-                        unsent = claimed[i:]
+                        self.unsent += claimed[i:]
                         break
                     task = asyncio.create_task(self.send(delivery, probe))
                     self.inflight.add(task)
@@ -173,13 +174,13 @@ class ChannelPump:
             with contextlib.suppress(asyncio.CancelledError):
                 await feeder
             while not ahead.empty():
-                unsent += ahead.get_nowait()
+                self.unsent += ahead.get_nowait()
             if self.inflight:
                 await asyncio.gather(*self.inflight, return_exceptions=True)
             flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await flusher
-            await self.settle(unsent)
+            await self.settle()
         if feeder.done() and not feeder.cancelled() and feeder.exception():
             raise feeder.exception()
 
@@ -254,6 +255,14 @@ class ChannelPump:
         return claimed, more
 
     async def send(self, d: Outgoing, probe: bool) -> None:
+        if not self.live():
+            # The task was created before the process stalled and runs only now, after the
+            # lease may have passed to another owner: it must not go out.
+            self.d.slots.release()
+            if probe:
+                self.breaker.probing = False
+            self.unsent.append(d)
+            return
         try:
             try:
                 result = await self.transport.send(d, self.transport.render(d))
@@ -316,14 +325,14 @@ class ChannelPump:
                 outcomes.follow_up(self.channel, follow)
             queries.finish_broadcasts({d.broadcast_id for d, _ in results if d.broadcast_id}, now)
 
-    async def settle(self, unsent: list[Outgoing]) -> None:
+    async def settle(self) -> None:
         """Hand back what was claimed but not sent, and write every outcome, however long
         the database takes to come back (until the worker itself stops)."""
         while True:
             try:
-                if unsent:
-                    await self.d.db(queries.unclaim, [u.id for u in unsent], self.epoch)
-                    unsent = []
+                if self.unsent:
+                    await self.d.db(queries.unclaim, [u.id for u in self.unsent], self.epoch)
+                    self.unsent = []
                 if await self.flush() and not self.results:
                     break
             except Exception:
@@ -334,7 +343,7 @@ class ChannelPump:
                     "requeues them",
                     self.channel.pk,
                     len(self.results),
-                    len(unsent),
+                    len(self.unsent),
                 )
                 return
             await asyncio.sleep(0.5)
