@@ -121,3 +121,18 @@ ESTIMATE = dict(
     rate_card_source="test",
     tier_remaining=None,
 )
+
+
+def test_a_broadcasts_actual_cost_counts_its_paid_messages_only(comune):
+    now = timezone.now()
+    b = new_broadcast(comune)
+    for phone in ("+393330000001", "+393330000002", "+4915123456789"):
+        subscribe(comune, phone)
+    wrote(comune, "+393330000002", timedelta(hours=3))
+    sent(comune, "+393330000001", now - timedelta(days=40), broadcast=b)  # last month: still its
+    sent(comune, "+393330000002", now - timedelta(hours=1), broadcast=b)  # in the window: free
+    sent(comune, "+4915123456789", now, broadcast=b, status="read")
+    sent(comune, "+393330000003", now, broadcast=b, status="failed")
+    sent(comune, "+393330000004", now, kind="notice")  # not this broadcast's
+    assert cost.actual(b) == (2, Decimal("0.11"))
+    assert cost.actual(new_broadcast(comune)) == (0, Decimal("0.00"))

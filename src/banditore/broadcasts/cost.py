@@ -420,26 +420,33 @@ def month_bounds(org, when: datetime.datetime | None = None):
     return start, end.replace(tzinfo=zone)
 
 
-def month_spent(org, when: datetime.datetime | None = None) -> Decimal:
-    """Euros paid for the comune's business-initiated messages accepted in the calendar month
-    of `when`: each one outside the citizen's window at its sending, at its country's price
-    (an approximation of Meta's invoice, which bills only what was delivered)."""
+def _paid(deliveries) -> tuple[int, Decimal]:
+    """How many of these deliveries were paid (accepted by Meta, outside the citizen's window
+    at their sending) and their price at each one's country, rounded once."""
     card = load_rate_card()
-    start, end = month_bounds(org, when)
-    deliveries = Delivery.objects.filter(
-        organization=org,
-        kind__in=BUSINESS_INITIATED,
-        status__in=ACCEPTED,
-        sent_at__gte=start,
-        sent_at__lt=end,
-    )
-    rows = _grouped(deliveries, "recipient", _sent_in_window("sent_at"), "broadcast_id")
+    accepted = deliveries.filter(kind__in=BUSINESS_INITIATED, status__in=ACCEPTED)
+    rows = _grouped(accepted, "recipient", _sent_in_window("sent_at"), "broadcast_id")
     counts = _prefix_counts(rows, "broadcast_id")
     broadcasts = Broadcast.objects.in_bulk({bid for bid, _c in counts if bid is not None})
-    exact = Decimal(0)
+    billable, exact = 0, Decimal(0)
     for (bid, country), (n, free) in counts.items():
+        billable += n - free
         exact += card.price(country, category_of(broadcasts.get(bid))) * (n - free)
-    return exact.quantize(CENT, ROUND_HALF_UP)
+    return billable, exact.quantize(CENT, ROUND_HALF_UP)
+
+
+def month_spent(org, when: datetime.datetime | None = None) -> Decimal:
+    """Euros paid for the comune's business-initiated messages accepted in the calendar month
+    of `when` (an approximation of Meta's invoice, which bills only what was delivered)."""
+    start, end = month_bounds(org, when)
+    deliveries = Delivery.objects.filter(organization=org, sent_at__gte=start, sent_at__lt=end)
+    return _paid(deliveries)[1]
+
+
+def actual(broadcast: Broadcast) -> tuple[int, Decimal]:
+    """What a broadcast really cost so far: its paid messages and their euros, to record on
+    it when it is sent."""
+    return _paid(Delivery.objects.filter(broadcast=broadcast))
 
 
 def would_exceed_budget(org, estimate: Estimate, when: datetime.datetime | None = None) -> bool:
