@@ -110,3 +110,13 @@ def test_a_missing_installation_card_is_refused_naming_the_file(tmp_path, settin
     settings.BANDITORE_RATE_CARD = str(tmp_path / "nowhere.json")
     with pytest.raises(cost.RateCardError, match="nowhere.json"):
         cost.load_rate_card()
+
+
+def test_a_country_listed_twice_is_refused_at_its_second_place():
+    text = card_text()
+    first = text.index('    "IT"')
+    block_end = text.index("}", first) + 1
+    twice = text[:block_end] + ",\n" + text[first:block_end] + text[block_end:]
+    line = [i for i, row in enumerate(twice.splitlines(), 1) if '"IT"' in row][1]
+    message = refusal(twice)
+    assert message.startswith(f"card.json, line {line}:") and "IT" in message

@@ -86,6 +86,26 @@ def _line_of(text: str, keys: Iterable[str]) -> int:
     return found + 1
 
 
+class _Repeated(Exception):
+    def __init__(self, key: str):
+        self.key = key
+
+
+def _no_repeats(pairs):
+    seen = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _Repeated(key)
+        seen[key] = value
+    return seen
+
+
+def _second_line_of(text: str, key: str) -> int:
+    needle = json.dumps(key)
+    hits = [i for i, line in enumerate(text.splitlines(), 1) if needle in line]
+    return hits[1] if len(hits) > 1 else (hits[0] if hits else 1)
+
+
 def parse_rate_card(text: str, name: str = "ratecard.json") -> RateCard:
     def refuse(problem: str, *keys: str, line: int | None = None):
         where = line if line is not None else _line_of(text, keys)
@@ -96,9 +116,14 @@ def parse_rate_card(text: str, name: str = "ratecard.json") -> RateCard:
 
     try:
         # Decimal from the start: a float would turn 0.057 into 0.05699999…
-        data = json.loads(text, parse_float=Decimal, parse_int=Decimal)
+        data = json.loads(
+            text, parse_float=Decimal, parse_int=Decimal, object_pairs_hook=_no_repeats
+        )
     except json.JSONDecodeError as exc:
         refuse(_("not valid JSON (%(error)s)") % {"error": exc.msg}, line=exc.lineno)
+    except _Repeated as exc:
+        # A country pasted twice would silently keep only its second prices.
+        refuse(_("%(key)s appears twice") % {"key": exc.key}, line=_second_line_of(text, exc.key))
     if not isinstance(data, dict):
         refuse(_("the rate card must be a JSON object"), line=1)
     for key in sorted(set(data) - CARD_KEYS):
