@@ -2,7 +2,7 @@
 
 from ninja import NinjaAPI
 
-from banditore.api import errors, keys, subscribers, topics
+from banditore.api import broadcasts, errors, idempotency, keys, subscribers, topics
 
 DESCRIPTION = """\
 Banditore's REST API: a comune's broadcasts, topics and subscribers, for the systems that
@@ -40,5 +40,7 @@ api = NinjaAPI(
     urls_namespace="api",
 )
 errors.install(api)
+api.add_decorator(idempotency.guard, mode="view")
+api.add_router("/broadcasts", broadcasts.router)
 api.add_router("/topics", topics.router)
 api.add_router("/subscribers", subscribers.router)

@@ -21,12 +21,12 @@ def _json_405(view):
     return wrapper
 
 
-patterns, app_name, namespace = api.urls
-for pattern in patterns:
+ninja_patterns, ninja_app, ninja_namespace = api.urls
+for pattern in ninja_patterns:
     pattern.callback = _json_405(pattern.callback)
 
 urlpatterns = [
-    path("", (patterns, app_name, namespace)),
+    path("", (ninja_patterns, ninja_app, ninja_namespace)),
     # Anything else under /api/ is a JSON 404 too, not the site's HTML page.
     re_path(r"^.*$", not_found),
 ]

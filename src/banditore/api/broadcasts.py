@@ -1,0 +1,352 @@
+"""/api/broadcasts: the press office's job for another system, one service call per action."""
+
+import csv
+import dataclasses
+import io
+from datetime import datetime
+from typing import Literal
+
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
+from ninja import Router, Schema, Status
+from pydantic import AwareDatetime, ConfigDict, Field
+
+from banditore.api import testkeys
+from banditore.api.errors import ApiError
+from banditore.api.keys import need
+from banditore.api.models import TestBroadcast
+from banditore.broadcasts import audience, cost, lifecycle
+from banditore.broadcasts.models import Broadcast, Priority
+
+router = Router(tags=["broadcasts"])
+
+PRIORITIES = {"normal": Priority.NORMAL, "urgent": Priority.URGENT, "emergency": Priority.EMERGENCY}
+NAMES = {value: name for name, value in PRIORITIES.items()}
+TEXT_MAX = 900
+# Refusals about what was asked rather than about the broadcast's state.
+BAD_INPUT = {
+    "empty_text", "text_too_long", "bad_priority", "unknown_topic", "no_channel", "bad_field",
+    "naive_time", "in_the_past", "no_numbers", "invalid_number", "too_many_numbers",
+}  # fmt: skip
+OUTCOME_FIELDS = [
+    "phone",
+    "status",
+    "error_code",
+    "error_title",
+    "skip_reason",
+    "sent_at",
+    "delivered_at",
+    "read_at",
+]
+
+
+class Strict(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BroadcastIn(Strict):
+    text: str = Field(min_length=1, max_length=TEXT_MAX)
+    title: str = Field("", max_length=200)
+    topics: list[str] = Field(default_factory=list, max_length=100)
+    priority: Literal["normal", "urgent", "emergency"] = "normal"
+    channel: int | None = None
+
+
+class BroadcastPatch(Strict):
+    text: str | None = Field(None, min_length=1, max_length=TEXT_MAX)
+    title: str | None = Field(None, max_length=200)
+    topics: list[str] | None = Field(None, max_length=100)
+    priority: Literal["normal", "urgent", "emergency"] | None = None
+
+
+class ScheduleIn(Strict):
+    at: AwareDatetime
+
+
+class TestIn(Strict):
+    numbers: list[str] = Field(min_length=1, max_length=10)
+
+
+class BroadcastOut(Schema):
+    id: int
+    status: str
+    title: str
+    text: str
+    topics: list[str]
+    priority: str
+    channel: int
+    created_at: datetime
+    scheduled_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    audience_size: int
+    test: bool
+    dry_run: bool = False
+
+
+class StatusOut(Schema):
+    id: int
+    status: str
+    audience_size: int
+    counts: dict[str, int]
+
+
+class TestSent(Schema):
+    sent: int
+    dry_run: bool = False
+
+
+class Retried(Schema):
+    retried: int
+    dry_run: bool = False
+
+
+def _visible(key):
+    """The comune's broadcasts; for a test key, only the test broadcasts."""
+    test_ids = TestBroadcast.objects.values("broadcast_id")
+    broadcasts = Broadcast.objects.filter(organization=key.organization)
+    if key.is_test:
+        return broadcasts.filter(pk__in=test_ids)
+    return broadcasts
+
+
+def _get(key, broadcast_id: int) -> Broadcast:
+    return get_object_or_404(_visible(key), pk=broadcast_id)
+
+
+def _actor(key):
+    return lifecycle.Actor(
+        label=f"api:{key.name}",
+        may_send_emergency_alone="broadcasts:emergency" in key.scopes,
+        may_override_budget=False,
+    )
+
+
+def _out(broadcast: Broadcast, *, dry_run: bool = False) -> dict:
+    return {
+        "id": broadcast.pk,
+        "status": broadcast.status,
+        "title": broadcast.title,
+        "text": broadcast.text,
+        "topics": sorted(t.slug for t in broadcast.topics.all()),
+        "priority": NAMES.get(broadcast.priority, str(broadcast.priority)),
+        "channel": broadcast.channel_id,
+        "created_at": broadcast.created_at,
+        "scheduled_at": broadcast.scheduled_at,
+        "started_at": broadcast.started_at,
+        "finished_at": broadcast.finished_at,
+        "audience_size": broadcast.audience_size,
+        "test": TestBroadcast.objects.filter(broadcast_id=broadcast.pk).exists(),
+        "dry_run": dry_run,
+    }
+
+
+def _topics(key, slugs: list[str]):
+    found = list(key.organization.topics.filter(slug__in=slugs))
+    unknown = sorted(set(slugs) - {t.slug for t in found})
+    if unknown:
+        raise ApiError(
+            422,
+            "unknown_topic",
+            _("Unknown topic: %(topics)s."),
+            {"topics": ", ".join(unknown)},
+            topics=unknown,
+        )
+    return found
+
+
+def _call(action, *args, **kwargs):
+    try:
+        return action(*args, **kwargs)
+    except lifecycle.Refused as refused:
+        status = 422 if refused.code in BAD_INPUT else 409
+        raise ApiError(status, refused.code, refused.message) from refused
+
+
+def _never_for_real(key, broadcast):
+    if not key.is_test and testkeys.is_test_broadcast(broadcast):
+        raise ApiError(
+            409,
+            "test_broadcast",
+            _("This broadcast was created with a test key: it can't be sent."),
+        )
+
+
+def _transition(request, broadcast_id: int, action, scope="broadcasts:write", starts=False, **kw):
+    key = need(request, scope)
+    broadcast = _get(key, broadcast_id)
+    if starts:
+        _never_for_real(key, broadcast)
+    with testkeys.dry_run(key.is_test):
+        broadcast = _call(action, broadcast, _actor(key), **kw)
+        out = _out(broadcast, dry_run=key.is_test)
+    return out
+
+
+@router.get("", response=list[BroadcastOut], summary="List broadcasts, newest first")
+def list_broadcasts(request, status: str | None = None, limit: int = 50, offset: int = 0):
+    """Scope: `broadcasts:read`. At most 200 per page."""
+    key = need(request, "broadcasts:read")
+    broadcasts = _visible(key).order_by("-id").prefetch_related("topics")
+    if status:
+        broadcasts = broadcasts.filter(status=status)
+    limit, offset = max(1, min(limit, 200)), max(0, offset)
+    return [_out(b) for b in broadcasts[offset : offset + limit]]
+
+
+@router.post("", response={201: BroadcastOut}, summary="Create a draft")
+def create(request, data: BroadcastIn):
+    """Scope: `broadcasts:write`. A test key's broadcast is a test broadcast."""
+    key = need(request, "broadcasts:write")
+    channel = None
+    if data.channel is not None:
+        channel = key.organization.channels.filter(pk=data.channel).first()
+        if channel is None:
+            raise ApiError(422, "unknown_channel", _("The comune has no channel with that id."))
+    broadcast = _call(
+        lifecycle.create,
+        key.organization,
+        _actor(key),
+        text=data.text,
+        title=data.title,
+        topics=_topics(key, data.topics),
+        priority=PRIORITIES[data.priority],
+        channel=channel,
+    )
+    if key.is_test:
+        TestBroadcast.objects.create(broadcast=broadcast, api_key=key)
+    return Status(201, _out(broadcast))
+
+
+@router.get("/{int:broadcast_id}", response=BroadcastOut, summary="Read a broadcast")
+def read(request, broadcast_id: int):
+    """Scope: `broadcasts:read`."""
+    return _out(_get(need(request, "broadcasts:read"), broadcast_id))
+
+
+@router.patch("/{int:broadcast_id}", response=BroadcastOut, summary="Change a draft")
+def update(request, broadcast_id: int, data: BroadcastPatch):
+    """Scope: `broadcasts:write`. Only a draft changes; the fields sent replace the old ones."""
+    key = need(request, "broadcasts:write")
+    broadcast = _get(key, broadcast_id)
+    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    if "topics" in changes:
+        changes["topics"] = _topics(key, changes["topics"])
+    if "priority" in changes:
+        changes["priority"] = PRIORITIES[changes["priority"]]
+    return _out(_call(lifecycle.update, broadcast, _actor(key), **changes))
+
+
+@router.post("/{int:broadcast_id}/submit", response=BroadcastOut, summary="Submit a draft")
+def submit(request, broadcast_id: int):
+    """Scope: `broadcasts:write`. To approval, or straight to approved where the comune
+    needs no second person."""
+    key = need(request, "broadcasts:write")
+    return _out(_call(lifecycle.submit, _get(key, broadcast_id), _actor(key)))
+
+
+@router.post("/{int:broadcast_id}/approve", response=BroadcastOut, summary="Approve")
+def approve(request, broadcast_id: int):
+    """Scope: `broadcasts:approve`. Never by the key that created it. Dry run with a test key."""
+    return _transition(request, broadcast_id, lifecycle.approve, "broadcasts:approve", True)
+
+
+@router.post("/{int:broadcast_id}/schedule", response=BroadcastOut, summary="Schedule")
+def schedule(request, broadcast_id: int, data: ScheduleIn):
+    """Scope: `broadcasts:write`. `at` with its UTC offset. Dry run with a test key."""
+    return _transition(request, broadcast_id, lifecycle.schedule, starts=True, at=data.at)
+
+
+@router.post("/{int:broadcast_id}/send", response=BroadcastOut, summary="Send now")
+def send(request, broadcast_id: int):
+    """Scope: `broadcasts:write` (an emergency draft alone: also `broadcasts:emergency`).
+    Dry run with a test key."""
+    return _transition(request, broadcast_id, lifecycle.send, starts=True)
+
+
+@router.post("/{int:broadcast_id}/pause", response=BroadcastOut, summary="Pause sending")
+def pause(request, broadcast_id: int):
+    """Scope: `broadcasts:write`. Dry run with a test key."""
+    return _transition(request, broadcast_id, lifecycle.pause)
+
+
+@router.post("/{int:broadcast_id}/resume", response=BroadcastOut, summary="Resume sending")
+def resume(request, broadcast_id: int):
+    """Scope: `broadcasts:write`. Dry run with a test key."""
+    return _transition(request, broadcast_id, lifecycle.resume)
+
+
+@router.post("/{int:broadcast_id}/cancel", response=BroadcastOut, summary="Cancel")
+def cancel(request, broadcast_id: int):
+    """Scope: `broadcasts:write`. What is still queued is dropped. Dry run with a test key."""
+    return _transition(request, broadcast_id, lifecycle.cancel)
+
+
+@router.post("/{int:broadcast_id}/retry-failed", response=Retried, summary="Retry the failed")
+def retry_failed(request, broadcast_id: int):
+    """Scope: `broadcasts:write`. Dry run with a test key."""
+    key = need(request, "broadcasts:write")
+    broadcast = _get(key, broadcast_id)
+    with testkeys.dry_run(key.is_test):
+        retried = _call(lifecycle.retry_failed, broadcast, _actor(key))
+    return {"retried": retried, "dry_run": key.is_test}
+
+
+@router.post("/{int:broadcast_id}/test", response=TestSent, summary="Test send")
+def test_send(request, broadcast_id: int, data: TestIn):
+    """Scope: `broadcasts:write`. The rendered message to up to 10 operator numbers; never
+    needs approval. With a test key only through a channel that points at the sandbox."""
+    key = need(request, "broadcasts:write")
+    broadcast = _get(key, broadcast_id)
+    if key.is_test and not testkeys.reaches_only_sandbox(broadcast.channel):
+        raise ApiError(
+            403,
+            "test_key_live_channel",
+            _("A test key sends only through a channel that points at the sandbox."),
+        )
+    return {"sent": _call(lifecycle.test_send, broadcast, _actor(key), data.numbers)}
+
+
+@router.get("/{int:broadcast_id}/status", response=StatusOut, summary="Delivery counts")
+def status(request, broadcast_id: int):
+    """Scope: `broadcasts:read`. How many deliveries are in each state."""
+    broadcast = _get(need(request, "broadcasts:read"), broadcast_id)
+    return {
+        "id": broadcast.pk,
+        "status": broadcast.status,
+        "audience_size": broadcast.audience_size,
+        "counts": audience.status_counts(broadcast),
+    }
+
+
+@router.get("/{int:broadcast_id}/outcomes", summary="Per-recipient outcomes (JSON or CSV)")
+def outcomes(request, broadcast_id: int):
+    """Scope: `broadcasts:read`. One row per recipient; `Accept: text/csv` for a CSV file."""
+    broadcast = _get(need(request, "broadcasts:read"), broadcast_id)
+    rows = lifecycle.outcomes(broadcast)
+    if "text/csv" not in request.headers.get("Accept", ""):
+        return [{f: row.get(f) for f in OUTCOME_FIELDS} for row in rows]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=OUTCOME_FIELDS, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({f: _cell(row.get(f)) for f in OUTCOME_FIELDS})
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="broadcast-{broadcast.pk}.csv"'
+    return response
+
+
+def _cell(value):
+    if value is None:
+        return ""
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+@router.get("/{int:broadcast_id}/estimate", summary="Cost, reach and duration before sending")
+def estimate(request, broadcast_id: int):
+    """Scope: `broadcasts:read`. Recipients, how many in a free window, the estimated cost by
+    category and country (EUR), the time at the channel's rate, the rate card's date."""
+    broadcast = _get(need(request, "broadcasts:read"), broadcast_id)
+    result = cost.estimate(broadcast)
+    return dataclasses.asdict(result) if dataclasses.is_dataclass(result) else result
