@@ -2,7 +2,7 @@
 
 from ninja import NinjaAPI
 
-from banditore.api import broadcasts, errors, idempotency, keys, subscribers, topics
+from banditore.api import broadcasts, document, errors, idempotency, keys, subscribers, topics
 
 DESCRIPTION = """\
 Banditore's REST API: a comune's broadcasts, topics and subscribers, for the systems that
@@ -32,7 +32,13 @@ body answers 422. Keys are kept for 24 hours.
 answers 409, a request that is not valid 422, an unknown id 404.
 """
 
-api = NinjaAPI(
+
+class BanditoreApi(NinjaAPI):
+    def get_openapi_schema(self, **kwargs):
+        return document.complete(super().get_openapi_schema(**kwargs))
+
+
+api = BanditoreApi(
     title="Banditore API",
     version="1",
     description=DESCRIPTION,
