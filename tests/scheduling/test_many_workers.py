@@ -52,6 +52,8 @@ def test_a_due_broadcast_starts_once_across_workers():
     assert sorted(pk for r in results for pk in r["started"]) == [b.pk]
     assert Delivery.objects.filter(broadcast=b).count() == 20
     assert AuditEvent.objects.filter(action="broadcast.started").count() == 1
+    # The losers never reached the lifecycle (which would have refused them, and said so).
+    assert not AuditEvent.objects.filter(action="broadcast.start_refused").exists()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -47,11 +47,7 @@ def test_late_beyond_the_grace_it_is_missed_and_the_operators_told(comune):
     assert b.status == "missed"
     assert not Delivery.objects.filter(broadcast=b).exists()
     event = AuditEvent.objects.get(action="broadcast.missed")
-    assert (event.target, event.actor_label, event.data["late_minutes"]) == (
-        f"broadcast:{b.pk}",
-        "system",
-        31,
-    )
+    assert (event.target, event.actor_label) == (f"broadcast:{b.pk}", "system")
     assert scheduling.tick(rome(2026, 5, 7, 10, 32))["missed"] == []
 
 
@@ -70,3 +66,21 @@ def test_other_states_are_left_alone(comune):
 def test_an_emergency_due_at_night_starts_at_once(comune):
     b = scheduled(comune, rome(2026, 5, 7, 3, 0), priority=Priority.EMERGENCY)
     assert scheduling.tick(rome(2026, 5, 7, 3, 0, 1))["started"] == [b.pk]
+
+
+def test_over_the_budget_at_its_time_it_is_not_sent_and_the_operators_told(comune):
+    from decimal import Decimal
+
+    comune.monthly_budget = Decimal("0.01")
+    comune.save()
+    for n in range(3):
+        subscribe(comune, f"+39333111000{n}")
+    b = scheduled(comune, rome(2026, 5, 7, 10, 0))
+    done = scheduling.tick(rome(2026, 5, 7, 10, 0, 1))
+    assert done["started"] == []
+    b.refresh_from_db()
+    assert (b.status, b.started_at) == ("missed", None)
+    assert not Delivery.objects.exists()
+    refused = AuditEvent.objects.get(action="broadcast.start_refused")
+    assert refused.data["code"] == "over_budget"
+    assert AuditEvent.objects.filter(action="broadcast.missed").count() == 1

@@ -98,7 +98,7 @@ def test_an_operators_pause_is_never_resumed_by_the_window(comune):
     from banditore.broadcasts import lifecycle
 
     b = sending(comune)
-    scheduling._system(lifecycle.pause, b)  # as an operator would, with no window row
+    lifecycle.pause(b, lifecycle.Actor("anna"))  # as an operator would, with no window row
     assert scheduling.tick(rome(2026, 5, 8, 9, 0))["resumed"] == []
     b.refresh_from_db()
     assert b.status == Broadcast.Status.PAUSED
@@ -109,7 +109,7 @@ def test_a_broadcast_cancelled_overnight_stays_cancelled(comune):
 
     b = sending(comune)
     scheduling.tick(rome(2026, 5, 7, 22, 0))
-    scheduling._system(lifecycle.cancel, b)
+    lifecycle.cancel(b, lifecycle.Actor("anna"))
     assert scheduling.tick(rome(2026, 5, 8, 8, 0))["resumed"] == []
     b.refresh_from_db()
     assert b.status == Broadcast.Status.CANCELLED

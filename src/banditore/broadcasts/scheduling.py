@@ -14,10 +14,12 @@ import logging
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from banditore.broadcasts import audience, lifecycle
+from banditore.broadcasts import lifecycle
+from banditore.broadcasts.lifecycle import SYSTEM, Refused
 from banditore.broadcasts.models import Broadcast, Priority
 from banditore.broadcasts.slots import DigestSlot, SlotEntry, WindowPause
 from banditore.core.models import audit
@@ -25,24 +27,8 @@ from banditore.core.models import audit
 log = logging.getLogger("banditore.scheduling")
 
 B = Broadcast.Status
-# Broadcast.Status.MISSED: the lifecycle owns the state table; the value is what matters here.
-MISSED = "missed"
-# A broadcast's text limit (the template's body holds 1,024 with the comune's name around it).
-TEXT_MAX = 900
+TEXT_MAX = lifecycle.TEXT_MAX
 DIGEST_SEPARATOR = "\n\n"
-
-try:  # the press office's service API (lifecycle.Refused) once it has landed
-    from banditore.broadcasts.lifecycle import Refused
-except ImportError:  # pragma: no cover - until then, the same shape
-
-    class Refused(Exception):
-        def __init__(self, code: str, message: str):
-            super().__init__(message)
-            self.code, self.message = code, message
-
-
-# What lifecycle raises for a transition outside its table (its first version: NotAllowed).
-REFUSALS = tuple({Refused, getattr(lifecycle, "NotAllowed", Refused)})
 
 
 # -- Local time
@@ -137,7 +123,7 @@ def start_due(now: dt.datetime) -> dict[str, list[int]]:
         opens = next_opening(org, broadcast.scheduled_at) if windowed else broadcast.scheduled_at
         starts = next_opening(org, now) if windowed else now
         if starts - opens > dt.timedelta(minutes=org.schedule_grace_minutes):
-            if _miss(broadcast, opens, now):
+            if _miss(broadcast):
                 done["missed"].append(broadcast.pk)
         elif starts <= now and _start(broadcast, now):  # otherwise it waits for the window
             done["started"].append(broadcast.pk)
@@ -146,42 +132,37 @@ def start_due(now: dt.datetime) -> dict[str, list[int]]:
     return done
 
 
-@transaction.atomic
 def _start(broadcast: Broadcast, now: dt.datetime) -> bool:
-    # The claim: started_at is set once, by the first worker. Another one's UPDATE waits on
-    # the row lock and then finds the condition false; if the winner fails, its rollback
-    # frees the broadcast for the next tick.
-    won = Broadcast.objects.filter(
-        pk=broadcast.pk, status=B.SCHEDULED, started_at__isnull=True
-    ).update(started_at=now)
-    if not won:
-        return False
-    # Straight to the audience, not lifecycle.send: the checks (approval, budget) were made
-    # when it was scheduled, and a scheduled broadcast is what audience.start accepts.
-    audience.start(broadcast, label="system")
-    return True
-
-
-@transaction.atomic
-def _miss(broadcast: Broadcast, opens: dt.datetime, now: dt.datetime) -> bool:
-    won = Broadcast.objects.filter(pk=broadcast.pk, status=B.SCHEDULED).update(status=MISSED)
-    if won:
+    try:
+        with transaction.atomic():
+            # The claim: an UPDATE that changes nothing but takes the row's lock while it is
+            # still scheduled. Another worker's waits for this transaction and then finds it
+            # sending (PostgreSQL re-checks the WHERE; SQLite runs one writer at a time); if
+            # this one fails, its rollback frees the broadcast for the next tick.
+            won = Broadcast.objects.filter(pk=broadcast.pk, status=B.SCHEDULED).update(
+                scheduled_at=F("scheduled_at")
+            )
+            if not won:
+                return False
+            lifecycle.send(broadcast, SYSTEM)
+            return True
+    except Refused as refused:
+        # Refused at its time (the month's budget ran out since it was scheduled): nobody
+        # can override on the scheduler's behalf, and retrying every tick changes nothing.
         audit(
-            broadcast.organization,
-            "broadcast.missed",
-            f"broadcast:{broadcast.pk}",
-            scheduled_at=broadcast.scheduled_at.isoformat(),
-            late_minutes=int((now - opens).total_seconds() // 60),
-        )
-    return bool(won)
+            broadcast.organization, "broadcast.start_refused", f"broadcast:{broadcast.pk}",
+            code=refused.code, reason=refused.message,
+        )  # fmt: skip
+        _miss(broadcast)
+        return False
 
 
-def _system(action, broadcast: Broadcast):
-    # lifecycle's pause/resume take an Actor once the press-office API has landed.
-    actor = getattr(lifecycle, "Actor", None)
-    if actor is not None:
-        return action(broadcast, actor(label="system"))
-    return action(broadcast, label="system")
+def _miss(broadcast: Broadcast) -> bool:
+    try:
+        lifecycle.miss(broadcast, SYSTEM)  # audited as "broadcast.missed"
+    except Refused:
+        return False  # another worker marked it first, or an operator cancelled it
+    return True
 
 
 def pause_at_closing(now: dt.datetime) -> list[int]:
@@ -202,9 +183,9 @@ def pause_at_closing(now: dt.datetime) -> list[int]:
             with transaction.atomic():
                 # The row is the claim: a second worker's INSERT fails on the unique key.
                 WindowPause.objects.create(broadcast=broadcast, until=next_opening(org, now))
-                _system(lifecycle.pause, broadcast)
+                lifecycle.pause(broadcast, SYSTEM)
                 audit(org, "broadcast.window_closed", f"broadcast:{broadcast.pk}")
-        except (IntegrityError, *REFUSALS):
+        except (IntegrityError, Refused):
             return None  # another worker paused it, or an operator acted first
         return broadcast.pk
 
@@ -226,7 +207,7 @@ def resume_at_opening(now: dt.datetime) -> list[int]:
             if not WindowPause.objects.filter(pk=hold.pk).delete()[0]:
                 return None
             if Broadcast.objects.filter(pk=broadcast.pk, status=B.PAUSED).exists():
-                _system(lifecycle.resume, broadcast)
+                lifecycle.resume(broadcast, SYSTEM)
                 return broadcast.pk
         return None  # cancelled, or resumed by an operator meanwhile
 
@@ -331,6 +312,7 @@ def run_slot(slot: DigestSlot, now: dt.datetime) -> int | None:
         title=f"{slot.name} {local_day:%d/%m/%Y}",
         text=digest_text(parts),
         priority=Priority.NORMAL,
+        created_by_label=SYSTEM.label,
         status=B.SCHEDULED,
         scheduled_at=due_at,
     )
@@ -339,7 +321,7 @@ def run_slot(slot: DigestSlot, now: dt.datetime) -> int | None:
     if all(topics):
         digest.topics.set(set().union(*topics))
     for part in parts:
-        _system(lifecycle.cancel, part)
+        lifecycle.cancel(part, SYSTEM)
         audit(org, "broadcast.digested", f"broadcast:{part.pk}", digest=digest.pk)
     SlotEntry.objects.filter(pk__in=[e.pk for e in entries]).delete()
     audit(
