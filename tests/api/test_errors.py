@@ -69,3 +69,15 @@ def test_a_method_not_routed(comune, api):
 
 def test_query_parameters_of_the_wrong_type(comune, api):
     assert _error(api.get("/api/broadcasts?limit=many"), 422)["code"] == "invalid"
+
+
+def test_errors_speak_italian_and_english_whatever_the_client_asks(comune, api):
+    english_client = {"Accept-Language": "en"}
+    mine = api.post("/api/broadcasts", {"text": "ok", "channel": 999}, headers=english_client)
+    error = _error(mine, 422)
+    assert error["message"] == "Il comune non ha un canale con quell'id."
+    assert error["message_en"] == "The comune has no channel with that id."
+    services = api.post("/api/broadcasts", {"text": "   "}, headers=english_client)
+    error = _error(services, 422)
+    assert error["code"] == "empty_text"
+    assert (error["message"], error["message_en"]) == ("Il testo è vuoto.", "The text is empty.")

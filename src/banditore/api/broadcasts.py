@@ -6,9 +6,11 @@ import io
 from datetime import datetime
 from typing import Literal
 
+from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import override
 from ninja import Router, Schema, Status
 from pydantic import AwareDatetime, ConfigDict, Field
 
@@ -156,12 +158,34 @@ def _topics(key, slugs: list[str]):
     return found
 
 
+class _Undo(Exception):
+    pass
+
+
 def _call(action, *args, **kwargs):
+    """The service call, its refusal as a 409 (or 422 for bad input) in both languages."""
     try:
-        return action(*args, **kwargs)
+        with override("it"):
+            return action(*args, **kwargs)
     except lifecycle.Refused as refused:
         status = 422 if refused.code in BAD_INPUT else 409
-        raise ApiError(status, refused.code, refused.message) from refused
+        english = _english(refused, action, *args, **kwargs)
+        raise ApiError(status, refused.code, refused.message, english=english) from refused
+
+
+def _english(refused, action, *args, **kwargs) -> str:
+    """The service words its refusals in the active language only: ask it again in English,
+    in a savepoint always rolled back (it refuses before acting, and nothing it did stays)."""
+    try:
+        with override("en"), transaction.atomic():
+            action(*args, **kwargs)
+            raise _Undo
+    except lifecycle.Refused as again:
+        if again.code == refused.code:
+            return again.message
+    except Exception:  # noqa: BLE001 - any surprise: the Italian stands for both
+        pass
+    return refused.message
 
 
 def _never_for_real(key, broadcast):

@@ -13,10 +13,10 @@ log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message, params=None, **details):
+    def __init__(self, status: int, code: str, message, params=None, *, english=None, **details):
         super().__init__(code)
         self.status, self.code, self.message = status, code, message
-        self.params, self.details = params, details
+        self.params, self.english, self.details = params, english, details
 
 
 def _in(language: str, message, params) -> str:
@@ -25,13 +25,15 @@ def _in(language: str, message, params) -> str:
         return text % params if params else text
 
 
-def error_response(status: int, code: str, message, params=None, **details) -> HttpResponse:
+def error_response(
+    status: int, code: str, message, params=None, *, english=None, **details
+) -> HttpResponse:
     """`message` is lazy, with its %-params apart so that it is rendered in both languages;
-    a plain string (a service's message already translated) is used for both."""
+    a plain string (a service's message, already Italian) needs its `english` beside it."""
     if isinstance(message, Promise):
         italian, english = _in("it", message, params), _in("en", message, params)
     else:
-        italian = english = str(message)
+        italian, english = str(message), str(english or message)
     body = {"code": code, "message": italian, "message_en": english, **details}
     return JsonResponse({"error": body}, status=status, json_dumps_params={"ensure_ascii": False})
 
@@ -76,7 +78,10 @@ def _unexpected(request, exc: Exception):
 
 def install(api) -> None:
     api.add_exception_handler(
-        ApiError, lambda r, e: error_response(e.status, e.code, e.message, e.params, **e.details)
+        ApiError,
+        lambda r, e: error_response(
+            e.status, e.code, e.message, e.params, english=e.english, **e.details
+        ),
     )
     api.add_exception_handler(ValidationError, _validation)
     api.add_exception_handler(
