@@ -84,3 +84,9 @@ def test_over_the_budget_at_its_time_it_is_not_sent_and_the_operators_told(comun
     refused = AuditEvent.objects.get(action="broadcast.start_refused")
     assert refused.data["code"] == "over_budget"
     assert AuditEvent.objects.filter(action="broadcast.missed").count() == 1
+
+
+def test_an_idle_tick_costs_one_query(comune, django_assert_num_queries):
+    scheduled(comune, rome(2026, 5, 7, 10, 0))  # not due yet
+    with django_assert_num_queries(1):
+        assert scheduling.tick(rome(2026, 5, 7, 9, 0))["started"] == []
