@@ -130,3 +130,16 @@ def test_a_slot_on_the_change_night_itself(comune):
     # Sunday 25 October 2026 02:30 happens twice: the first one (CEST) is the slot's.
     autumn = scheduling.create_slot(comune, "Notte", 6, dt.time(2, 30), now=utc(2026, 10, 24))
     assert autumn.next_run_at == utc(2026, 10, 25, 0, 30)
+
+
+def test_moving_a_slot_moves_its_next_run(comune, slot):
+    scheduling.change_slot(slot, weekday=0, at=dt.time(9, 30), now=rome(2026, 5, 4, 12, 0))
+    slot.refresh_from_db()
+    assert slot.next_run_at == rome(2026, 5, 11, 9, 30)
+
+
+def test_a_switched_off_slot_does_not_run(comune, slot):
+    scheduling.add_to_slot(slot, draft(comune))
+    scheduling.change_slot(slot, active=False, now=rome(2026, 5, 4, 12, 0))
+    assert scheduling.tick(rome(2026, 5, 7, 10, 0, 1))["digests"] == []
+    assert SlotEntry.objects.count() == 1

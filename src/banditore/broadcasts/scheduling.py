@@ -270,6 +270,19 @@ def create_slot(org, name: str, weekday: int, at: dt.time, now=None) -> DigestSl
     return slot
 
 
+def change_slot(slot: DigestSlot, *, weekday=None, at=None, active=None, now=None) -> DigestSlot:
+    """Move a slot to another day or time, or switch it on or off; its next run follows."""
+    if weekday is not None:
+        slot.weekday = weekday
+    if at is not None:
+        slot.time = at
+    if active is not None:
+        slot.active = active
+    slot.next_run_at = next_slot_run(slot, now or timezone.now())
+    slot.save(update_fields=["weekday", "time", "active", "next_run_at"])
+    return slot
+
+
 def digest_text(broadcasts) -> str:
     return DIGEST_SEPARATOR.join(b.text.strip() for b in broadcasts)
 
