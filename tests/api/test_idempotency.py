@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from banditore.api import idempotency
 from banditore.api.models import IdempotentResponse
+from banditore.api.tasks import purge_idempotency_keys
 from banditore.broadcasts.models import Broadcast, Delivery
 from banditore.core.models import AuditEvent
 from tests.factories import make_comune, subscribe
@@ -88,6 +89,13 @@ def test_purge_forgets_after_a_day(comune, api):
     )
     assert idempotency.purge() == 1
     assert list(IdempotentResponse.objects.values_list("key", flat=True)) == ["new"]
+
+
+def test_the_purge_task(comune, api):
+    _post(api, "/api/broadcasts", ALERT, "old")
+    IdempotentResponse.objects.update(created_at=timezone.now() - timedelta(hours=25))
+    assert purge_idempotency_keys.call() == 1
+    assert not IdempotentResponse.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)
