@@ -126,3 +126,22 @@ def test_test_send_from_the_cli(comune):
     assert Delivery.objects.filter(kind="notice").count() == 2
     with pytest.raises(CommandError):
         run("test", str(b.pk), "12")
+
+
+def test_create_submit_and_status_show_the_estimate_before_sending(comune, audience):
+    out = run("create", "--text", "Mercato")
+    assert "€" in out
+    b = Broadcast.objects.get()
+    assert "€" in run("status", str(b.pk))
+    assert "€" in run("submit", str(b.pk))
+
+
+def test_review_from_the_cli(four_eyes, audience):
+    user("sindaco")
+    run("send", "--text", "Allerta", "--priority", "emergency")
+    b = Broadcast.objects.get()
+    with pytest.raises(CommandError):
+        run("review", str(b.pk))  # the CLI sent it
+    run("review", str(b.pk), "--as", "sindaco")
+    b.refresh_from_db()
+    assert b.reviewed_by_label == "sindaco"

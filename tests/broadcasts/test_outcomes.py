@@ -66,3 +66,10 @@ def test_a_paused_broadcast_is_not_retried(comune, audience):
     with pytest.raises(Refused):
         lifecycle.retry_failed(b, EDITOR)
     assert not b.deliveries.exclude(status="failed").exists()
+
+
+def test_the_paid_messages_are_recorded_on_the_broadcast(finished):
+    assert finished.billable_count is None
+    lifecycle.record_billable(finished)
+    # One accepted outside any window (the read one); the failed one costs nothing.
+    assert Broadcast.objects.get(pk=finished.pk).billable_count == 1

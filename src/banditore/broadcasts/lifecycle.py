@@ -456,6 +456,17 @@ def miss(broadcast: Broadcast, by: Actor = SYSTEM) -> Broadcast:
     return broadcast
 
 
+def record_billable(broadcast: Broadcast) -> Broadcast:
+    """Write on a broadcast how many of its messages were paid for, as Meta bills them
+    (outside the citizen's free window): for whoever finishes a broadcast."""
+    from banditore.broadcasts import cost
+
+    billable, _amount = cost.actual(broadcast)
+    Broadcast.objects.filter(pk=broadcast.pk).update(billable_count=billable)
+    broadcast.billable_count = billable
+    return broadcast
+
+
 # -- Test send, outcomes, retry.
 
 

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from banditore.broadcasts import audience, lifecycle
+from banditore.broadcasts import audience, cost, lifecycle
 from banditore.broadcasts.lifecycle import Actor, Refused
 from banditore.broadcasts.models import Broadcast, Delivery, Priority
 from banditore.core.management.comune import organization
@@ -75,6 +75,7 @@ class Command(BaseCommand):
         test = command("test", "Send the message as it will look to the given numbers.")
         test.add_argument("numbers", nargs="+")
         command("export", "Per-recipient outcomes as CSV (Excel).")
+        command("review", "Review an emergency sent on one person's decision.")
 
     def handle(self, *args, action, **options):
         self.actor = self._actor(options.pop("as_user", None))
@@ -109,12 +110,19 @@ class Command(BaseCommand):
             % {"id": broadcast.pk, "status": broadcast.get_status_display()}
         )
 
+    def _estimate(self, broadcast: Broadcast) -> None:
+        # What it will cost and take, read before it is submitted.
+        self.stdout.write(cost.describe(cost.estimate(broadcast)))
+
     def do_create(self, **options):
         broadcast = self._create(**options)
         self.stdout.write(_("Draft %d saved.") % broadcast.pk)
+        self._estimate(broadcast)
 
     def do_submit(self, *, broadcast_id, **_o):
-        broadcast = lifecycle.submit(self._broadcast(broadcast_id), self.actor)
+        broadcast = self._broadcast(broadcast_id)
+        self._estimate(broadcast)
+        broadcast = lifecycle.submit(broadcast, self.actor)
         if broadcast.status == Broadcast.Status.SUBMITTED:
             self._waits(broadcast)
         else:
@@ -176,6 +184,10 @@ class Command(BaseCommand):
     def do_cancel(self, *, broadcast_id, **_o):
         self._said(lifecycle.cancel(self._broadcast(broadcast_id), self.actor))
 
+    def do_review(self, *, broadcast_id, **_o):
+        broadcast = lifecycle.review(self._broadcast(broadcast_id), self.actor)
+        self.stdout.write(_("Broadcast %d reviewed.") % broadcast.pk)
+
     def do_test(self, *, broadcast_id, numbers, **_o):
         sent = lifecycle.test_send(self._broadcast(broadcast_id), self.actor, numbers)
         self.stdout.write(_("Test queued to %d numbers.") % sent)
@@ -204,6 +216,12 @@ class Command(BaseCommand):
             self.stdout.write(_("Sent on one person's decision: a second person reviews it."))
         if broadcast.budget_override_by:
             self.stdout.write(_("Budget exceeded, allowed by %s.") % broadcast.budget_override_by)
+        if broadcast.started_at is None and broadcast.status in lifecycle.NOT_STARTED:
+            self._estimate(broadcast)
+        elif broadcast.estimated_cost is not None:
+            self.stdout.write(_("Estimated cost: € %s") % broadcast.estimated_cost)
+        if broadcast.billable_count is not None:
+            self.stdout.write(_("Paid messages: %d") % broadcast.billable_count)
 
     def do_export(self, *, broadcast_id, **_o):
         broadcast = self._broadcast(broadcast_id)
