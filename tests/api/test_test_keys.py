@@ -2,12 +2,18 @@
 
 from datetime import timedelta
 
+import pytest
 from django.utils import timezone
 
 from banditore.api import models as api_models
+from banditore.broadcasts import lifecycle
 from banditore.broadcasts.models import Broadcast, Delivery
 from banditore.core.models import AuditEvent
 from tests.factories import subscribe
+
+
+def in_a_day():
+    return timezone.now() + timedelta(days=1)
 
 
 def test_starting_anything_is_a_dry_run(comune, api_for):
@@ -74,3 +80,20 @@ def test_a_test_send_only_through_the_sandbox(comune, api_for):
     assert refused.status_code == 403
     assert refused.json()["error"]["code"] == "test_key_live_channel"
     assert Delivery.objects.count() == 1
+
+
+def test_nobody_else_starts_a_test_broadcast(comune, api_for):
+    subscribe(comune, "+393331112222")
+    test = api_for(comune, test=True, name="staging")
+    created = test.post("/api/broadcasts", {"text": "Prova"}).json()
+    test.post(f"/api/broadcasts/{created['id']}/submit")
+    broadcast = Broadcast.objects.get(pk=created["id"])
+    operator = lifecycle.Actor("ufficio-stampa")
+    for action, kw in ((lifecycle.send, {}), (lifecycle.schedule, {"at": in_a_day()})):
+        with pytest.raises(lifecycle.Refused) as refused:
+            action(broadcast, operator, **kw)
+        assert refused.value.code == "test_broadcast"
+    broadcast.refresh_from_db()
+    assert broadcast.status == "approved" and not Delivery.objects.exists()
+    # the API's dry run still tells what would happen
+    assert test.post(f"/api/broadcasts/{created['id']}/send").json()["status"] == "sending"

@@ -6,3 +6,11 @@ class ApiConfig(AppConfig):
     name = "banditore.api"
     label = "api"
     verbose_name = _("REST API")
+
+    def ready(self):
+        from django.db.models.signals import pre_save
+
+        from banditore.api import testkeys
+        from banditore.broadcasts.models import Broadcast
+
+        pre_save.connect(testkeys.refuse_starting, sender=Broadcast, dispatch_uid="api-test")
