@@ -16,8 +16,9 @@ office creates them with `banditore apikey create --org <slug> --name <name> --s
 key answers 401; a missing scope 403.
 
 **Test keys never reach citizens.** A test key creates, updates, submits and estimates
-broadcasts for real, but they are test broadcasts: only test keys see them and no key can
-approve, schedule or send them. Approve, schedule, send, pause, resume, cancel and
+broadcasts for real, but they are test broadcasts: only test keys see them, no key can
+approve them, and nothing (a key, the console, the CLI, the scheduler) can schedule or send
+them. Approve, schedule, send, pause, resume, cancel and
 retry-failed with a test key are dry runs: every check runs and the answer (`"dry_run":
 true`) shows the state the broadcast would reach, but nothing changes. A test key's test
 send goes out only through a channel that points at the sandbox.
