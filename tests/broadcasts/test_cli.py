@@ -145,3 +145,11 @@ def test_review_from_the_cli(four_eyes, audience):
     run("review", str(b.pk), "--as", "sindaco")
     b.refresh_from_db()
     assert b.reviewed_by_label == "sindaco"
+
+
+def test_withdraw_from_the_cli(four_eyes):
+    run("send", "--text", "Mercato")
+    b = Broadcast.objects.get()
+    run("withdraw", str(b.pk))
+    b.refresh_from_db()
+    assert b.status == "draft"

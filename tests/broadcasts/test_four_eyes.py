@@ -95,3 +95,16 @@ def test_a_second_person_reviews_an_emergency_sent_alone(four_eyes, audience):
     assert (b.reviewed_by_label, b.reviewed_at is not None) == ("sindaco", True)
     with pytest.raises(Refused):
         lifecycle.review(b, Actor("assessore"))
+
+
+def test_a_withdrawn_broadcast_needs_approving_again(four_eyes, audience):
+    b = lifecycle.submit(draft(four_eyes), EDITOR)
+    b = lifecycle.approve(b, Actor("lucia"))
+    b = lifecycle.withdraw(b, EDITOR)
+    assert (b.status, b.approved_by_label, b.approved_at) == ("draft", "", None)
+    lifecycle.update(b, EDITOR, text="Mercato spostato a venerdì")
+    lifecycle.submit(b, EDITOR)
+    with pytest.raises(Refused) as refused:
+        lifecycle.send(b, EDITOR)
+    assert refused.value.code == "needs_approval"
+    assert AuditEvent.objects.filter(action="broadcast.withdrawn", actor_label="api:redazione")

@@ -93,6 +93,10 @@ TRANSITIONS = {
     # To APPROVED at once when the comune doesn't ask for a second person.
     "submit": _row([B.DRAFT], B.SUBMITTED, "not_draft", gettext_lazy("submit for approval")),
     "approve": _row([B.SUBMITTED], B.APPROVED, "not_submitted", gettext_lazy("approve")),
+    # Back to a draft to change it: whatever approval it had must be given again.
+    "withdraw": _row(
+        [B.SUBMITTED, B.APPROVED, B.SCHEDULED], B.DRAFT, "not_waiting", gettext_lazy("withdraw")
+    ),
     # Scheduling again moves the time.
     "schedule": _row(
         [B.APPROVED, B.SCHEDULED], B.SCHEDULED, "not_approved", gettext_lazy("schedule")
@@ -307,6 +311,18 @@ def approve(broadcast: Broadcast, by: Actor) -> Broadcast:
     broadcast.status = target
     broadcast.save(update_fields=["status", *_stamp(broadcast, "approved", by, timezone.now())])
     _record(broadcast, by, "approved", four_eyes=True)
+    return broadcast
+
+
+@transaction.atomic
+def withdraw(broadcast: Broadcast, by: Actor) -> Broadcast:
+    broadcast = _locked(broadcast)
+    broadcast.status = _check(broadcast, "withdraw")
+    broadcast.approved_by, broadcast.approved_by_label, broadcast.approved_at = None, "", None
+    broadcast.scheduled_at = None
+    fields = ["status", "approved_by", "approved_by_label", "approved_at", "scheduled_at"]
+    broadcast.save(update_fields=fields)
+    _record(broadcast, by, "withdrawn")
     return broadcast
 
 

@@ -63,6 +63,7 @@ class Command(BaseCommand):
         content(command("create", "Write a draft.", with_id=False), required=True)
         command("submit", "Ask for approval (approved at once where nobody else must).")
         command("approve", "Approve someone else's broadcast.")
+        command("withdraw", "Back to a draft, to change it (approval is given again).")
         sched = command("schedule", "Send at a moment (the comune's local time).")
         sched.add_argument("--at", required=True, help="YYYY-MM-DD HH:MM")
         send = command("send", "Send now: a broadcast by id, or a new one with --text.")
@@ -137,6 +138,9 @@ class Command(BaseCommand):
 
     def do_approve(self, *, broadcast_id, **_o):
         self._said(lifecycle.approve(self._broadcast(broadcast_id), self.actor))
+
+    def do_withdraw(self, *, broadcast_id, **_o):
+        self._said(lifecycle.withdraw(self._broadcast(broadcast_id), self.actor))
 
     def do_schedule(self, *, broadcast_id, at, **_o):
         broadcast = self._broadcast(broadcast_id)
