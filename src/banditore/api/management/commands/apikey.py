@@ -3,6 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from banditore.api import keys
 from banditore.api.models import SCOPES, ApiKey
@@ -50,7 +51,9 @@ class Command(BaseCommand):
 
     def list(self, comune, **options):
         for key in ApiKey.objects.filter(organization=comune).order_by("id"):
-            state = _("revoked") if key.revoked_at else _("active")
+            state = (
+                pgettext("api key", "revoked") if key.revoked_at else pgettext("api key", "active")
+            )
             used = f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "-"
             self.stdout.write(
                 f"{key.prefix}…  {key.name:<24} {key.kind:<4} {state:<8} {used:<16} "
