@@ -377,8 +377,8 @@ def send(broadcast: Broadcast, by: Actor, *, override_budget: bool = False) -> B
                 raise Refused(
                     "needs_approval",
                     _(
-                        "Broadcast %(id)d is an emergency awaiting approval: only someone with "
-                        "the emergency permission may send it alone."
+                        "Broadcast %(id)d is an emergency: only someone with the emergency "
+                        "permission may send it without a second person's approval."
                     )
                     % {"id": broadcast.pk},
                 )
