@@ -37,11 +37,6 @@ def test_a_retried_alert_reaches_each_citizen_once(comune, running, api_for):  #
         assert len([m for m in phone.received() if "Allerta" in (m.get("text") or "")]) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lifecycle.test_send queues a notice with no subscriber, and the dispatcher's claim "
-    "takes non-reply rows only for an active subscriber: a test send never leaves",
-)
 def test_a_test_keys_test_send_reaches_the_sandbox_phone_only(comune, running, api_for):  # noqa: F811
     citizen = Phone(running, "+393331110003")
     subscribe(comune, citizen.number)

@@ -70,12 +70,6 @@ def test_any_state_can_be_tested(comune, audience):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.xfail(
-    strict=True,
-    reason="dispatch/queries.py's claim skips a notice without a subscriber as 'erased': "
-    "operator numbers need the claim to let test notices through (lead: dispatch is not "
-    "the lifecycle helper's)",
-)
 def test_the_test_reaches_the_phone():
     async def scenario():
         async with running_sandbox() as sb:

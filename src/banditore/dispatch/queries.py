@@ -75,7 +75,7 @@ WHERE status = 'sending' AND NOT EXISTS (
 # vacuum, and claims would slow down as a big broadcast drains. With each row, what decides
 # whether it may still go: its subscriber's status and its broadcast's.
 CANDIDATES = """
-SELECT d.id, d.kind, s.status, b.status
+SELECT d.id, d.kind, d.subscriber_id IS NULL AND d.recipient <> '', s.status, b.status
 FROM broadcasts_delivery d
 LEFT JOIN subscribers_subscriber s ON s.id = d.subscriber_id
 LEFT JOIN broadcasts_broadcast b ON b.id = d.broadcast_id
@@ -87,12 +87,14 @@ ORDER BY d.id LIMIT %s
 # -- name: claim
 # The candidates that may go become ours, re-checked in the same statement: still queued,
 # the subscriber still active (a reply goes to whoever wrote, subscribed or not: the goodbye
-# after CANCELLAMI is one), the broadcast still sending, and the lease still ours under this
-# epoch. An opt-out or a cancel committed a moment ago is final.
+# after CANCELLAMI is one; a notice to no subscriber is a test send to an operator's phone),
+# the broadcast still sending, and the lease still ours under this epoch. An opt-out or a
+# cancel committed a moment ago is final.
 CLAIM = """
 UPDATE broadcasts_delivery SET status = 'sending', claimed_by = %s, fence = %s
 WHERE id IN ({ids}) AND status = 'queued'
-  AND (kind = 'reply' OR EXISTS (
+  AND (kind = 'reply' OR (kind = 'notice' AND subscriber_id IS NULL AND recipient <> '')
+    OR EXISTS (
     SELECT 1 FROM subscribers_subscriber s
     WHERE s.id = broadcasts_delivery.subscriber_id AND s.status = 'active'))
   AND (broadcast_id IS NULL OR EXISTS (
@@ -196,7 +198,9 @@ def reap() -> int:
         return cur.rowcount
 
 
-def _why_not(kind: str, subscriber_status: str | None, broadcast_status: str | None):
+def _why_not(
+    kind: str, to_operator: bool, subscriber_status: str | None, broadcast_status: str | None
+):
     """Why a queued row may not go now: (skip reason, hold); (None, False) if it may."""
     if broadcast_status in ("cancelled",):
         return SkipReason.CANCELLED, False
@@ -204,6 +208,8 @@ def _why_not(kind: str, subscriber_status: str | None, broadcast_status: str | N
         return None, True  # paused (or not started): it waits, out of the claim index
     if kind == Delivery.Kind.REPLY:
         return None, False
+    if kind == Delivery.Kind.NOTICE and to_operator:
+        return None, False  # a test send to an operator's own phone
     if subscriber_status is None:
         return SkipReason.ERASED, False
     if subscriber_status == "unreachable":
@@ -230,8 +236,8 @@ def claim(
         if not candidates:
             return Claim([], after_id, True)
         go, skip, hold = [], [], []
-        for delivery_id, kind, subscriber_status, broadcast_status in candidates:
-            reason, held = _why_not(kind, subscriber_status, broadcast_status)
+        for delivery_id, kind, to_operator, subscriber, broadcast in candidates:
+            reason, held = _why_not(kind, bool(to_operator), subscriber, broadcast)
             if reason:
                 skip.append([reason, delivery_id])
             elif held:
