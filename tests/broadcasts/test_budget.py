@@ -4,13 +4,11 @@ from decimal import Decimal
 
 import pytest
 
-from banditore.broadcasts import lifecycle
+from banditore.broadcasts import cost, lifecycle
 from banditore.broadcasts.lifecycle import Actor, Refused
-from banditore.broadcasts.models import Broadcast
+from banditore.broadcasts.models import Broadcast, Priority
 from banditore.core.models import AuditEvent
 from tests.broadcasts.conftest import draft
-
-cost = pytest.importorskip("banditore.broadcasts.cost")
 
 
 @pytest.fixture
@@ -46,3 +44,11 @@ def test_within_budget_it_just_goes(comune, audience):
     b = lifecycle.send(draft(comune), Actor("redazione"))
     assert (b.status, b.budget_override_by) == ("sending", "")
     assert b.estimated_cost is not None
+
+
+def test_an_emergency_goes_over_budget_and_the_overrun_is_on_record(tight):
+    officer = Actor("protezione-civile", may_send_emergency_alone=True)
+    b = lifecycle.send(draft(tight, priority=Priority.EMERGENCY), officer)
+    assert b.status == "sending"
+    assert b.budget_override_by == "protezione-civile (emergency)"
+    assert AuditEvent.objects.filter(action="broadcast.budget_overridden").exists()
