@@ -62,10 +62,11 @@ def test_a_periodic_job_is_enqueued_once_per_period_by_many_workers(db):
     now = timezone.now()
     first = periodic.run_due(now)
     second = periodic.run_due(now)  # another worker ticking at the same moment
-    assert first == ["purge_expired", "purge_task_results"] and second == []
-    assert periodic.run_due(now + timedelta(minutes=30)) == []
-    assert periodic.run_due(now + timedelta(hours=23)) == ["purge_task_results"]
-    assert periodic.run_due(now + timedelta(hours=25)) == ["purge_expired", "purge_task_results"]
+    hourly = ["purge_task_results", "purge_idempotency_keys", "record_billable"]
+    assert first == ["purge_expired", *hourly] and second == []
+    assert periodic.run_due(now + timedelta(minutes=10)) == []
+    assert periodic.run_due(now + timedelta(hours=23)) == hourly
+    assert periodic.run_due(now + timedelta(hours=25)) == ["purge_expired", *hourly]
     daily = PeriodicJob.objects.get(name="purge_expired")
     assert daily.next_run_at > now + timedelta(hours=25)
 

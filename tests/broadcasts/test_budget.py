@@ -52,3 +52,13 @@ def test_an_emergency_goes_over_budget_and_the_overrun_is_on_record(tight):
     assert b.status == "sending"
     assert b.budget_override_by == "protezione-civile (emergency)"
     assert AuditEvent.objects.filter(action="broadcast.budget_overridden").exists()
+
+
+def test_a_sent_broadcast_records_its_paid_messages(comune, audience):
+    from banditore.broadcasts.tasks import record_billable_counts
+
+    b = lifecycle.send(draft(comune), Actor("redazione"))
+    b.deliveries.update(status="delivered")
+    Broadcast.objects.filter(pk=b.pk).update(status="sent", finished_at=b.started_at)
+    assert record_billable_counts() == 1
+    assert Broadcast.objects.get(pk=b.pk).billable_count == b.deliveries.count() > 0
