@@ -51,7 +51,7 @@ def test_prices_are_exact_decimals():
 def test_invalid_json_is_refused_with_its_line():
     text = card_text().replace('"source"', "source", 1)
     line = next(i for i, row in enumerate(text.splitlines(), 1) if "source" in row)
-    assert refusal(text).startswith(f"card.json, line {line}:")
+    assert refusal(text).startswith(f"card.json, riga {line}:")
 
 
 def test_a_negative_price_is_refused_naming_its_line():
@@ -61,8 +61,8 @@ def test_a_negative_price_is_refused_naming_its_line():
     lines = text.splitlines()
     other = next(i for i, row in enumerate(lines) if '"other"' in row)
     utility = next(i for i in range(other, len(lines)) if '"utility"' in lines[i])
-    assert message.startswith(f"card.json, line {utility + 1}:")
-    assert "price" in message
+    assert message.startswith(f"card.json, riga {utility + 1}:")
+    assert "prezzo" in message
 
 
 @pytest.mark.parametrize(
@@ -72,7 +72,7 @@ def test_a_negative_price_is_refused_naming_its_line():
         ({"prices": {"Italia": flat(0.057), "other": flat(0.06)}}, "Italia"),
         ({"prices": {"IT": {"marketing": 0.05}, "other": flat(0.06)}}, "utility"),
         ({"prices": {"IT": {**flat(0.05), "promo": 1}, "other": flat(0.06)}}, "promo"),
-        ({"prices": {"IT": {**flat(0.05), "utility": "0,026"}, "other": flat(0.06)}}, "price"),
+        ({"prices": {"IT": {**flat(0.05), "utility": "0,026"}, "other": flat(0.06)}}, "prezzo"),
         ({"valid_from": "1/7/2025"}, "valid_from"),
         ({"source": " "}, "source"),
         ({"currency": "USD"}, "EUR"),
@@ -81,7 +81,7 @@ def test_a_negative_price_is_refused_naming_its_line():
 )
 def test_a_malformed_card_is_refused_saying_what_is_wrong(changes, words):
     message = refusal(card_text(**changes))
-    assert message.startswith("card.json, line ")
+    assert message.startswith("card.json, riga ")
     assert words in message
 
 
@@ -119,4 +119,4 @@ def test_a_country_listed_twice_is_refused_at_its_second_place():
     twice = text[:block_end] + ",\n" + text[first:block_end] + text[block_end:]
     line = [i for i, row in enumerate(twice.splitlines(), 1) if '"IT"' in row][1]
     message = refusal(twice)
-    assert message.startswith(f"card.json, line {line}:") and "IT" in message
+    assert message.startswith(f"card.json, riga {line}:") and "IT" in message
