@@ -14,23 +14,17 @@ from typing import TextIO
 from django.utils import timezone
 
 from banditore.core.models import Organization
+from banditore.core.spreadsheet import BOM, defused
 from banditore.subscribers.models import Subscriber
 
 HEADER = ["numero", "stato", "temi", "zona", "nome", "iscritto_dal", "cancellato_il"]
 STATUSES = [s.value for s in Subscriber.Status] + ["all"]
 TOPIC_JOIN = "|"
-BOM = "\ufeff"
-# A cell starting with one of these is a formula to a spreadsheet: names come from citizens,
-# so they are defused with an apostrophe (OWASP "CSV injection"); the importer removes it.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Names come from citizens: defused cells get an apostrophe, which the importer removes.
 
 
 def _local(value) -> str:
     return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if value else ""
-
-
-def _safe(text: str) -> str:
-    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def rows(org: Organization, status: str = "active") -> Iterator[list[str]]:
@@ -49,7 +43,7 @@ def rows(org: Organization, status: str = "active") -> Iterator[list[str]]:
             s.status,
             TOPIC_JOIN.join(t.name for t in s.topics.all()),
             s.zone.name if s.zone_id else "",
-            _safe(s.name),
+            defused(s.name),
             _local(s.subscribed_at),
             _local(s.unsubscribed_at),
         ]

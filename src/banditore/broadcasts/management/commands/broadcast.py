@@ -14,29 +14,17 @@ from banditore.broadcasts import audience, cost, lifecycle
 from banditore.broadcasts.lifecycle import Actor, Refused
 from banditore.broadcasts.models import Broadcast, Delivery, Priority
 from banditore.core.management.comune import organization
+from banditore.core.spreadsheet import BOM, CommandOut, defused
 
 PRIORITIES = {"normal": Priority.NORMAL, "urgent": Priority.URGENT, "emergency": Priority.EMERGENCY}
 # The IT office's own tool: it may do what an administrator may.
 CLI = Actor("cli", may_send_emergency_alone=True, may_override_budget=True)
 
 # Excel opens it as it is: BOM, ';', Italian headers (as `subscribers export`).
-BOM = "\ufeff"
 EXPORT_HEADER = [
     "numero", "stato", "codice_errore", "errore", "motivo_scarto", "inviato_il",
     "consegnato_il", "letto_il",
 ]  # fmt: skip
-# Provider texts in a cell starting with these would be a formula to a spreadsheet.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-class _Raw:
-    """csv.writer → the command's stdout, with no line ending added."""
-
-    def __init__(self, out):
-        self.out = out
-
-    def write(self, text: str) -> None:
-        self.out.write(text, ending="")
 
 
 class Command(BaseCommand):
@@ -234,10 +222,7 @@ class Command(BaseCommand):
         def local(value) -> str:
             return value.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") if value else ""
 
-        def safe(text: str) -> str:
-            return "'" + text if text.startswith(FORMULA_START) else text
-
-        out = _Raw(self.stdout)
+        out = CommandOut(self.stdout)
         out.write(BOM)
         writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
         writer.writerow(EXPORT_HEADER)
@@ -246,7 +231,7 @@ class Command(BaseCommand):
                 [
                     row["phone"], row["status"],
                     "" if row["error_code"] is None else row["error_code"],
-                    safe(row["error_title"]), row["skip_reason"], local(row["sent_at"]),
+                    defused(row["error_title"]), row["skip_reason"], local(row["sent_at"]),
                     local(row["delivered_at"]), local(row["read_at"]),
                 ]
             )  # fmt: skip

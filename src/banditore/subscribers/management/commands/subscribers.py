@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from banditore.core.management.comune import organization
 from banditore.core.models import audit
 from banditore.core.phone import InvalidNumber, phone_hash
+from banditore.core.spreadsheet import CommandOut
 from banditore.subscribers import exporter, importer, privacy, service
 from banditore.subscribers.keywords import normalize
 from banditore.subscribers.models import ConsentEvent, Subscriber
@@ -82,16 +83,6 @@ class ProgressBar:
     def _write(self, text: str) -> None:
         self.out.write(text, style_func=lambda x: x, ending="")
         self.out.flush()
-
-
-class _Raw:
-    """csv.writer → the command's stdout, with no line ending added."""
-
-    def __init__(self, out):
-        self.out = out
-
-    def write(self, text: str) -> None:
-        self.out.write(text, ending="")
 
 
 class Command(BaseCommand):
@@ -257,7 +248,7 @@ class Command(BaseCommand):
     def export(self, *, org, status, output, **_o):
         comune = organization(org)
         if not output:
-            exporter.write_csv(comune, _Raw(self.stdout), status)
+            exporter.write_csv(comune, CommandOut(self.stdout), status)
             return
         try:
             with open(output, "w", encoding="utf-8", newline="") as out:
