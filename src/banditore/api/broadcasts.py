@@ -1,7 +1,6 @@
 """/api/broadcasts: the press office's job for another system, one service call per action."""
 
 import csv
-import dataclasses
 import io
 import json
 from datetime import datetime
@@ -406,4 +405,4 @@ def estimate(request, broadcast_id: int):
     category and country (EUR), the time at the channel's rate, the rate card's date."""
     broadcast = _get(need(request, "broadcasts:read"), broadcast_id)
     result = cost.estimate(broadcast)
-    return dataclasses.asdict(result) if dataclasses.is_dataclass(result) else result
+    return result.as_dict()

@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy
 from banditore.broadcasts import audience
 from banditore.broadcasts.models import Broadcast, Delivery, Priority
 from banditore.channels.models import Channel
-from banditore.core.models import AuditEvent
+from banditore.core.models import audit
 from banditore.core.phone import InvalidNumber, to_e164
 from banditore.dispatch import queries
 
@@ -140,15 +140,13 @@ def _locked(broadcast: Broadcast) -> Broadcast:
 
 
 def _record(broadcast: Broadcast, by: Actor, action: str, **data) -> None:
-    # Written directly, not via core.audit: that replaces the label with the username, and
-    # an API key acting for a user must stay "api:<key name>".
-    AuditEvent.objects.create(
-        organization_id=broadcast.organization_id,
+    audit(
+        broadcast.organization,
+        f"broadcast.{action}",
+        f"broadcast:{broadcast.pk}",
         actor=by.user,
-        actor_label=by.label,
-        action=f"broadcast.{action}",
-        target=f"broadcast:{broadcast.pk}",
-        data=data,
+        label=by.label,
+        **data,
     )
 
 

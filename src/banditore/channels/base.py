@@ -157,6 +157,10 @@ class WebhookReader(Protocol):
     def parse(self, body: bytes) -> list[StatusItem | MessageItem | StopItem]:
         """Raises MalformedWebhook."""
 
+    def shares_sender(self, verified: BaseModel, other: BaseModel) -> bool:
+        """Whether a body verified with one channel's settings may speak for another
+        channel too (WhatsApp: one Meta app, one secret, several numbers)."""
+
 
 @dataclass(frozen=True)
 class ChannelKind:

@@ -171,13 +171,13 @@ class AuditEvent(models.Model):
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.target}"
 
 
-def audit(
-    organization, action: str, target: str = "", *, actor=None, label: str = "system", **data
-):
+def audit(organization, action: str, target: str = "", *, actor=None, label: str = "", **data):
+    """Record an action. `label` says who acted when it is more than the user (an API key
+    acting for one: "api:<key name>"); without it the username, or "system"."""
     return AuditEvent.objects.create(
         organization=organization,
         actor=actor,
-        actor_label=actor.get_username() if actor else label,
+        actor_label=label or (actor.get_username() if actor else "system"),
         action=action,
         target=target,
         data=data,

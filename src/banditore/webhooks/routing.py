@@ -40,22 +40,19 @@ class Router:
 def _routes(received_on: Channel) -> dict[str, Channel]:
     kind = kind_of(received_on)
     verified = kind.config.model_validate(received_on.config)
-    shares = getattr(kind.webhooks, "shares_sender", None)
+    shares = kind.webhooks.shares_sender
     routes: dict[str, Channel] = {}
-    if shares is not None:
-        siblings = Channel.objects.filter(kind=received_on.kind).exclude(pk=received_on.pk)
-        for other in siblings.select_related("organization").order_by("id"):
-            try:
-                config = kind.config.model_validate(other.config)
-            except ValidationError:
-                continue
-            if shares(verified, config):
-                account = kind.account(config)
-                if account in routes:
-                    log.warning(
-                        "account %s is set on two channels; %s wins", account, routes[account]
-                    )
-                routes.setdefault(account, other)
+    siblings = Channel.objects.filter(kind=received_on.kind).exclude(pk=received_on.pk)
+    for other in siblings.select_related("organization").order_by("id"):
+        try:
+            config = kind.config.model_validate(other.config)
+        except ValidationError:
+            continue
+        if shares(verified, config):
+            account = kind.account(config)
+            if account in routes:
+                log.warning("account %s is set on two channels; %s wins", account, routes[account])
+            routes.setdefault(account, other)
     routes[kind.account(verified)] = received_on
     routes[""] = received_on
     return routes
