@@ -493,7 +493,8 @@ def format_duration(seconds: float) -> str:
     return f"{big} {units[0]} {small} {units[1]}" if small else f"{big} {units[0]}"
 
 
-def _money(amount: Decimal) -> str:
+def money(amount: Decimal) -> str:
+    """Euros as an operator reads them: "506,16" in Italian."""
     return number_format(amount, 2, force_grouping=True)
 
 
@@ -510,8 +511,7 @@ def describe(estimate: Estimate) -> str:
         lines = f"{CATEGORY_NAMES[paid[0].category]}, {_country_name(paid[0].country)}"
     else:
         lines = "; ".join(
-            f"{CATEGORY_NAMES[line.category]}, {_country_name(line.country)} € "
-            f"{_money(line.amount)}"
+            f"{CATEGORY_NAMES[line.category]}, {_country_name(line.country)} € {money(line.amount)}"
             for line in paid
         )
     recipients = ngettext("%(count)s recipient", "%(count)s recipients", estimate.recipients) % {
@@ -523,7 +523,7 @@ def describe(estimate: Estimate) -> str:
     ) % {
         "recipients": recipients,
         "free": number_format(estimate.in_free_window, force_grouping=True),
-        "total": _money(estimate.total),
+        "total": money(estimate.total),
         "lines": lines,
         "date": date_format(estimate.rate_card_valid_from, "DATE_FORMAT"),
         "duration": format_duration(estimate.seconds),

@@ -211,7 +211,7 @@ class Command(BaseCommand):
         if broadcast.started_at is None and broadcast.status in lifecycle.NOT_STARTED:
             self._estimate(broadcast)
         elif broadcast.estimated_cost is not None:
-            self.stdout.write(_("Estimated cost: € %s") % broadcast.estimated_cost)
+            self.stdout.write(_("Estimated cost: € %s") % cost.money(broadcast.estimated_cost))
         if broadcast.billable_count is not None:
             self.stdout.write(_("Paid messages: %d") % broadcast.billable_count)
 
