@@ -79,11 +79,10 @@ def sandbox(mps: float, latency_ms: float):
 
 
 def prepare(n: int, rate: int, base_url: str) -> Broadcast:
-    org, _ = Organization.objects.get_or_create(slug="bench", defaults={"name": "Comune di Bench"})
-    Delivery.objects.all().delete()
-    Broadcast.objects.all().delete()
-    Subscriber.objects.all().delete()
-    Channel.objects.filter(organization=org).delete()
+    # Each run starts from empty tables. A flush, not deletes: a started broadcast is
+    # immutable and refuses to be deleted.
+    call_command("flush", interactive=False, verbosity=0)
+    org = Organization.objects.create(slug="bench", name="Comune di Bench")
     channel = Channel.objects.create(
         organization=org,
         name="bench",
