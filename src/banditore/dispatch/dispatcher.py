@@ -33,6 +33,7 @@ from banditore.broadcasts.models import Broadcast, Priority
 from banditore.channels import registry
 from banditore.channels.base import STOP, Action, Outgoing, SendError, SendResult
 from banditore.channels.models import Channel
+from banditore.core.db import reconnecting
 from banditore.dispatch import outcomes, queries
 from banditore.dispatch.breaker import Breaker
 from banditore.dispatch.limiter import Pacer
@@ -73,23 +74,13 @@ class Database:
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
 
     async def __call__(self, fn, *args):
-        return await asyncio.get_running_loop().run_in_executor(self.executor, _call, fn, args)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, reconnecting, fn, *args)
 
     def close(self):
         # A function, not connection.close: the proxy must resolve in the executor's thread.
         self.executor.submit(lambda: connection.close()).result()
         self.executor.shutdown(wait=True)
-
-
-def _call(fn, args):
-    try:
-        return fn(*args)
-    except (OperationalError, InterfaceError):
-        # The server restarted, the network dropped, SQLite stayed locked: throw the
-        # connection away so the next call opens a fresh one.
-        with contextlib.suppress(Exception):
-            connection.close()
-        raise
 
 
 class Quiet:

@@ -14,10 +14,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
 from django.conf import settings
-from django.db import close_old_connections, connection, connections
+from django.db import close_old_connections, connections
 from pydantic import ValidationError
 
 from banditore.channels.models import Channel
+from banditore.core.db import reconnecting
 from banditore.webhooks import intake
 from banditore.webhooks.routing import kind_of
 from banditore.webhooks.store import store
@@ -45,11 +46,7 @@ class Receiver:
 
     def _load(self) -> dict[int, tuple]:
         close_old_connections()
-        try:
-            return self._read_channels()
-        except Exception:
-            connection.close()
-            raise
+        return reconnecting(self._read_channels)
 
     def _read_channels(self) -> dict[int, tuple]:
         found = {}
@@ -142,12 +139,7 @@ class Receiver:
                         done.set_result(None)
 
     def _store(self, events) -> None:
-        try:
-            store(events)
-        except Exception:
-            # A broken connection is replaced on the next batch.
-            connection.close()
-            raise
+        reconnecting(store, events)
 
 
 def _plain(answer: intake.Answer) -> web.Response:

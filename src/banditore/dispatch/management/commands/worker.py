@@ -22,6 +22,7 @@ from django_tasks_db.management.commands.db_worker import Worker
 
 from banditore.broadcasts import scheduling
 from banditore.core import periodic
+from banditore.core.db import reconnecting
 from banditore.dispatch import dispatcher
 from banditore.dispatch.dispatcher import Dispatcher, Quiet
 from banditore.webhooks.tasks import schedule_due
@@ -34,14 +35,9 @@ STABLE_SECONDS = 30.0
 
 
 def _tick() -> None:
-    try:
-        schedule_due()
-        periodic.run_due()
-        scheduling.tick()
-    except Exception:
-        with contextlib.suppress(Exception):
-            connection.close()  # reconnect on the next tick
-        raise
+    schedule_due()
+    periodic.run_due()
+    scheduling.tick()
 
 
 class TasksThread:
@@ -142,7 +138,7 @@ class Command(BaseCommand):
                 stop.set()
                 return
             try:
-                await asyncio.to_thread(_tick)
+                await asyncio.to_thread(reconnecting, _tick)
                 quiet.ok()
             except Exception:
                 quiet.failed()
