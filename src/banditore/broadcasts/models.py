@@ -7,7 +7,7 @@ from django.db.models.signals import m2m_changed, pre_delete
 from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 
-from banditore.channels.models import Channel
+from banditore.channels.models import Channel, MessageTemplate
 from banditore.core.models import Organization
 from banditore.subscribers.models import Subscriber, Topic
 
@@ -41,7 +41,7 @@ class Broadcast(models.Model):
         MISSED = "missed", _("missed")
 
     # What a citizen receives: frozen once the audience has been materialised.
-    CONTENT_FIELDS = ("text", "title", "priority")
+    CONTENT_FIELDS = ("text", "title", "priority", "template_id", "template_params")
 
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="broadcasts"
@@ -53,7 +53,17 @@ class Broadcast(models.Model):
     priority = models.PositiveSmallIntegerField(
         choices=BROADCAST_PRIORITIES, default=Priority.NORMAL
     )
+    # The provider template it goes out as outside the citizens' 24-hour windows; none = the
+    # channel's default template, with the comune's name and the text as its parameters.
+    template = models.ForeignKey(
+        MessageTemplate, null=True, blank=True, on_delete=models.PROTECT, related_name="broadcasts"
+    )
+    # The template's parameters by placeholder name ("1", "2" or a named one); empty = the
+    # default mapping (see broadcasts/templating.py).
+    template_params = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    # Why it is paused when nobody chose to (its template paused or re-categorised).
+    paused_reason = models.TextField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -225,6 +235,11 @@ class Delivery(models.Model):
     error_code = models.IntegerField(null=True, blank=True)
     error_title = models.CharField(max_length=300, blank=True)
     skip_reason = models.CharField(max_length=12, choices=SkipReason.choices, blank=True)
+    # Sent as free text inside the citizen's 24-hour window: neither paid nor counted by the
+    # provider's messaging limit.
+    free = models.BooleanField(default=False, db_default=False)
+    # The provider said the citizen's window had closed: it goes as the template from now on.
+    window_closed = models.BooleanField(default=False, db_default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
@@ -264,4 +279,5 @@ class Delivery(models.Model):
         return f"{self.kind} → {self.recipient} ({self.status})"
 
 
+from banditore.broadcasts.media import BroadcastMedia  # noqa: E402, F401
 from banditore.broadcasts.slots import DigestSlot, SlotEntry, WindowPause  # noqa: E402, F401

@@ -75,3 +75,43 @@ class Channel(models.Model):
         from banditore.channels.whatsapp.config import WhatsAppConfig
 
         return WhatsAppConfig.model_validate(self.config)
+
+
+class MessageTemplate(models.Model):
+    """One of a channel's message templates as the provider holds it: synced from the
+    provider's API and kept current by its webhooks (status and category changes).
+
+    Status and category are the provider's own words (WhatsApp: APPROVED, PAUSED, … and
+    MARKETING, UTILITY, …), stored as given: the provider adds values over time."""
+
+    APPROVED = "APPROVED"
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="templates")
+    name = models.CharField(_("name"), max_length=512)
+    language = models.CharField(_("language"), max_length=15)
+    category = models.CharField(_("category"), max_length=30)
+    status = models.CharField(_("status"), max_length=30)
+    # Why it was rejected, paused or re-categorised, as the provider said it.
+    reason = models.CharField(max_length=300, blank=True)
+    # The provider's components (header, body, footer, buttons), as listed by its API.
+    components = models.JSONField(default=list)
+    parameter_format = models.CharField(max_length=12, default="positional")
+    provider_id = models.CharField(max_length=64, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("message template")
+        verbose_name_plural = _("message templates")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "name", "language"], name="template_per_channel_language"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.language})"
+
+    @property
+    def approved(self) -> bool:
+        return self.status == self.APPROVED

@@ -5,62 +5,112 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('broadcasts', '0003_lanes_fencing_skipped'),
-        ('core', '0004_press_office_rules'),
+        ("broadcasts", "0003_lanes_fencing_skipped"),
+        ("core", "0004_press_office_rules"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ApiKey',
+            name="ApiKey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('kind', models.CharField(choices=[('live', 'live'), ('test', 'test')], default='live', max_length=4)),
-                ('scopes', models.JSONField(default=list)),
-                ('prefix', models.CharField(max_length=8)),
-                ('hash', models.CharField(max_length=64, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('last_used_at', models.DateTimeField(blank=True, null=True)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='api_keys', to='core.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("live", "live"), ("test", "test")], default="live", max_length=4
+                    ),
+                ),
+                ("scopes", models.JSONField(default=list)),
+                ("prefix", models.CharField(max_length=8)),
+                ("hash", models.CharField(max_length=64, unique=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("last_used_at", models.DateTimeField(blank=True, null=True)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="api_keys",
+                        to="core.organization",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'API key',
-                'verbose_name_plural': 'API keys',
+                "verbose_name": "API key",
+                "verbose_name_plural": "API keys",
             },
         ),
         migrations.CreateModel(
-            name='IdempotentResponse',
+            name="IdempotentResponse",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=255)),
-                ('method', models.CharField(max_length=10)),
-                ('path', models.CharField(max_length=500)),
-                ('request_hash', models.CharField(max_length=64)),
-                ('status_code', models.PositiveSmallIntegerField(null=True)),
-                ('content_type', models.CharField(blank=True, max_length=100)),
-                ('body', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=255)),
+                ("method", models.CharField(max_length=10)),
+                ("path", models.CharField(max_length=500)),
+                ("request_hash", models.CharField(max_length=64)),
+                ("status_code", models.PositiveSmallIntegerField(null=True)),
+                ("content_type", models.CharField(blank=True, max_length=100)),
+                ("body", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="core.organization",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='TestBroadcast',
+            name="TestBroadcast",
             fields=[
-                ('broadcast', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='+', serialize=False, to='broadcasts.broadcast')),
-                ('api_key', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='api.apikey')),
+                (
+                    "broadcast",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="+",
+                        serialize=False,
+                        to="broadcasts.broadcast",
+                    ),
+                ),
+                (
+                    "api_key",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="api.apikey",
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='apikey',
-            constraint=models.UniqueConstraint(condition=models.Q(('revoked_at__isnull', True)), fields=('organization', 'name'), name='one_live_api_key_name_per_org'),
+            model_name="apikey",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("revoked_at__isnull", True)),
+                fields=("organization", "name"),
+                name="one_live_api_key_name_per_org",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='idempotentresponse',
-            constraint=models.UniqueConstraint(fields=('organization', 'key', 'method', 'path'), name='one_response_per_key'),
+            model_name="idempotentresponse",
+            constraint=models.UniqueConstraint(
+                fields=("organization", "key", "method", "path"), name="one_response_per_key"
+            ),
         ),
     ]

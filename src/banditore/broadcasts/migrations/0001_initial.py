@@ -6,92 +6,223 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('channels', '0001_initial'),
-        ('core', '0001_initial'),
-        ('subscribers', '0001_initial'),
+        ("channels", "0001_initial"),
+        ("core", "0001_initial"),
+        ("subscribers", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Broadcast',
+            name="Broadcast",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(blank=True, max_length=200, verbose_name='title')),
-                ('text', models.TextField(verbose_name='text')),
-                ('priority', models.PositiveSmallIntegerField(choices=[(0, 'emergency'), (1, 'urgent'), (2, 'normal')], default=2)),
-                ('status', models.CharField(choices=[('draft', 'draft'), ('approved', 'approved'), ('scheduled', 'scheduled'), ('sending', 'sending'), ('sent', 'sent'), ('paused', 'paused'), ('cancelled', 'cancelled')], default='draft', max_length=10)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('scheduled_at', models.DateTimeField(blank=True, null=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('audience_size', models.PositiveIntegerField(default=0)),
-                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='broadcasts', to='channels.channel')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='broadcasts', to='core.organization')),
-                ('topics', models.ManyToManyField(blank=True, related_name='broadcasts', to='subscribers.topic')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(blank=True, max_length=200, verbose_name="title")),
+                ("text", models.TextField(verbose_name="text")),
+                (
+                    "priority",
+                    models.PositiveSmallIntegerField(
+                        choices=[(0, "emergency"), (1, "urgent"), (2, "normal")], default=2
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "draft"),
+                            ("approved", "approved"),
+                            ("scheduled", "scheduled"),
+                            ("sending", "sending"),
+                            ("sent", "sent"),
+                            ("paused", "paused"),
+                            ("cancelled", "cancelled"),
+                        ],
+                        default="draft",
+                        max_length=10,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("scheduled_at", models.DateTimeField(blank=True, null=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("audience_size", models.PositiveIntegerField(default=0)),
+                (
+                    "channel",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="broadcasts",
+                        to="channels.channel",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="broadcasts",
+                        to="core.organization",
+                    ),
+                ),
+                (
+                    "topics",
+                    models.ManyToManyField(
+                        blank=True, related_name="broadcasts", to="subscribers.topic"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'broadcast',
-                'verbose_name_plural': 'broadcasts',
+                "verbose_name": "broadcast",
+                "verbose_name_plural": "broadcasts",
             },
         ),
         migrations.CreateModel(
-            name='Delivery',
+            name="Delivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('broadcast', 'broadcast'), ('reply', 'reply')], default='broadcast', max_length=10)),
-                ('recipient', models.CharField(max_length=16)),
-                ('text', models.TextField(blank=True)),
-                ('priority', models.PositiveSmallIntegerField(choices=[(0, 'emergency'), (1, 'urgent'), (2, 'normal')], default=2)),
-                ('status', models.CharField(choices=[('queued', 'queued'), ('sending', 'sending'), ('sent', 'sent'), ('delivered', 'delivered'), ('read', 'read'), ('failed', 'failed')], default='queued', max_length=10)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('next_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('claimed_by', models.CharField(blank=True, max_length=64)),
-                ('wamid', models.CharField(blank=True, max_length=128, null=True)),
-                ('error_code', models.IntegerField(blank=True, null=True)),
-                ('error_title', models.CharField(blank=True, max_length=300)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('delivered_at', models.DateTimeField(blank=True, null=True)),
-                ('read_at', models.DateTimeField(blank=True, null=True)),
-                ('failed_at', models.DateTimeField(blank=True, null=True)),
-                ('broadcast', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='broadcasts.broadcast')),
-                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='channels.channel')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.organization')),
-                ('subscriber', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='deliveries', to='subscribers.subscriber')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("broadcast", "broadcast"), ("reply", "reply")],
+                        default="broadcast",
+                        max_length=10,
+                    ),
+                ),
+                ("recipient", models.CharField(max_length=16)),
+                ("text", models.TextField(blank=True)),
+                (
+                    "priority",
+                    models.PositiveSmallIntegerField(
+                        choices=[(0, "emergency"), (1, "urgent"), (2, "normal")], default=2
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "queued"),
+                            ("sending", "sending"),
+                            ("sent", "sent"),
+                            ("delivered", "delivered"),
+                            ("read", "read"),
+                            ("failed", "failed"),
+                        ],
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("next_attempt_at", models.DateTimeField(blank=True, null=True)),
+                ("claimed_by", models.CharField(blank=True, max_length=64)),
+                ("wamid", models.CharField(blank=True, max_length=128, null=True)),
+                ("error_code", models.IntegerField(blank=True, null=True)),
+                ("error_title", models.CharField(blank=True, max_length=300)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("delivered_at", models.DateTimeField(blank=True, null=True)),
+                ("read_at", models.DateTimeField(blank=True, null=True)),
+                ("failed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "broadcast",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="deliveries",
+                        to="broadcasts.broadcast",
+                    ),
+                ),
+                (
+                    "channel",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="deliveries",
+                        to="channels.channel",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="core.organization",
+                    ),
+                ),
+                (
+                    "subscriber",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="deliveries",
+                        to="subscribers.subscriber",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'delivery',
-                'verbose_name_plural': 'deliveries',
+                "verbose_name": "delivery",
+                "verbose_name_plural": "deliveries",
             },
         ),
         migrations.AddIndex(
-            model_name='broadcast',
-            index=models.Index(fields=['organization', 'status'], name='broadcast_org_status'),
+            model_name="broadcast",
+            index=models.Index(fields=["organization", "status"], name="broadcast_org_status"),
         ),
         migrations.AddIndex(
-            model_name='delivery',
-            index=models.Index(condition=models.Q(('status', 'queued')), fields=['channel', 'priority', 'id'], name='delivery_claim'),
+            model_name="delivery",
+            index=models.Index(
+                condition=models.Q(("status", "queued")),
+                fields=["channel", "priority", "id"],
+                name="delivery_claim",
+            ),
         ),
         migrations.AddIndex(
-            model_name='delivery',
-            index=models.Index(condition=models.Q(('status', 'sending')), fields=['channel', 'claimed_by'], name='delivery_inflight'),
+            model_name="delivery",
+            index=models.Index(
+                condition=models.Q(("status", "sending")),
+                fields=["channel", "claimed_by"],
+                name="delivery_inflight",
+            ),
         ),
         migrations.AddIndex(
-            model_name='delivery',
-            index=models.Index(fields=['broadcast', 'status'], name='delivery_broadcast_status'),
+            model_name="delivery",
+            index=models.Index(fields=["broadcast", "status"], name="delivery_broadcast_status"),
         ),
         migrations.AddConstraint(
-            model_name='delivery',
-            constraint=models.UniqueConstraint(condition=models.Q(('broadcast__isnull', False), ('subscriber__isnull', False)), fields=('broadcast', 'subscriber'), name='one_delivery_per_broadcast_subscriber'),
+            model_name="delivery",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("broadcast__isnull", False), ("subscriber__isnull", False)),
+                fields=("broadcast", "subscriber"),
+                name="one_delivery_per_broadcast_subscriber",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='delivery',
-            constraint=models.UniqueConstraint(condition=models.Q(('wamid__isnull', False)), fields=('wamid',), name='delivery_wamid_unique'),
+            model_name="delivery",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("wamid__isnull", False)),
+                fields=("wamid",),
+                name="delivery_wamid_unique",
+            ),
         ),
     ]

@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('broadcasts', '0001_initial'),
+        ("broadcasts", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='delivery',
-            name='kind',
-            field=models.CharField(choices=[('broadcast', 'broadcast'), ('reply', 'reply'), ('notice', 'notice')], default='broadcast', max_length=10),
+            model_name="delivery",
+            name="kind",
+            field=models.CharField(
+                choices=[("broadcast", "broadcast"), ("reply", "reply"), ("notice", "notice")],
+                default="broadcast",
+                max_length=10,
+            ),
         ),
     ]

@@ -4,9 +4,8 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('broadcasts', '0002_alter_delivery_kind'),
+        ("broadcasts", "0002_alter_delivery_kind"),
     ]
 
     operations = [
@@ -20,28 +19,55 @@ class Migration(migrations.Migration):
             "UPDATE broadcasts_broadcast SET priority = priority - 1 WHERE priority >= 2",
         ),
         migrations.AddField(
-            model_name='delivery',
-            name='fence',
+            model_name="delivery",
+            name="fence",
             field=models.BigIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='delivery',
-            name='skip_reason',
-            field=models.CharField(blank=True, choices=[('unsubscribed', 'the citizen left'), ('unreachable', "the number can't receive messages"), ('erased', "the citizen's data was erased"), ('cancelled', 'the broadcast was cancelled')], max_length=12),
+            model_name="delivery",
+            name="skip_reason",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("unsubscribed", "the citizen left"),
+                    ("unreachable", "the number can't receive messages"),
+                    ("erased", "the citizen's data was erased"),
+                    ("cancelled", "the broadcast was cancelled"),
+                ],
+                max_length=12,
+            ),
         ),
         migrations.AlterField(
-            model_name='broadcast',
-            name='priority',
-            field=models.PositiveSmallIntegerField(choices=[(0, 'emergency'), (2, 'urgent'), (3, 'normal')], default=3),
+            model_name="broadcast",
+            name="priority",
+            field=models.PositiveSmallIntegerField(
+                choices=[(0, "emergency"), (2, "urgent"), (3, "normal")], default=3
+            ),
         ),
         migrations.AlterField(
-            model_name='delivery',
-            name='priority',
-            field=models.PositiveSmallIntegerField(choices=[(0, 'emergency'), (1, 'conversation'), (2, 'urgent'), (3, 'normal')], default=3),
+            model_name="delivery",
+            name="priority",
+            field=models.PositiveSmallIntegerField(
+                choices=[(0, "emergency"), (1, "conversation"), (2, "urgent"), (3, "normal")],
+                default=3,
+            ),
         ),
         migrations.AlterField(
-            model_name='delivery',
-            name='status',
-            field=models.CharField(choices=[('queued', 'queued'), ('sending', 'sending'), ('sent', 'sent'), ('delivered', 'delivered'), ('read', 'read'), ('failed', 'failed'), ('skipped', 'skipped'), ('held', 'held')], default='queued', max_length=10),
+            model_name="delivery",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("queued", "queued"),
+                    ("sending", "sending"),
+                    ("sent", "sent"),
+                    ("delivered", "delivered"),
+                    ("read", "read"),
+                    ("failed", "failed"),
+                    ("skipped", "skipped"),
+                    ("held", "held"),
+                ],
+                default="queued",
+                max_length=10,
+            ),
         ),
     ]

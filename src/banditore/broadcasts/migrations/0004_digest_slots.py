@@ -5,55 +5,113 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('broadcasts', '0003_lanes_fencing_skipped'),
-        ('core', '0004_press_office_rules'),
+        ("broadcasts", "0003_lanes_fencing_skipped"),
+        ("core", "0004_press_office_rules"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DigestSlot',
+            name="DigestSlot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('weekday', models.PositiveSmallIntegerField(choices=[(0, 'Monday'), (1, 'Tuesday'), (2, 'Wednesday'), (3, 'Thursday'), (4, 'Friday'), (5, 'Saturday'), (6, 'Sunday')], verbose_name='weekday')),
-                ('time', models.TimeField(verbose_name='time (local)')),
-                ('active', models.BooleanField(default=True, verbose_name='active')),
-                ('next_run_at', models.DateTimeField(verbose_name='next run')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='digest_slots', to='core.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                (
+                    "weekday",
+                    models.PositiveSmallIntegerField(
+                        choices=[
+                            (0, "Monday"),
+                            (1, "Tuesday"),
+                            (2, "Wednesday"),
+                            (3, "Thursday"),
+                            (4, "Friday"),
+                            (5, "Saturday"),
+                            (6, "Sunday"),
+                        ],
+                        verbose_name="weekday",
+                    ),
+                ),
+                ("time", models.TimeField(verbose_name="time (local)")),
+                ("active", models.BooleanField(default=True, verbose_name="active")),
+                ("next_run_at", models.DateTimeField(verbose_name="next run")),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="digest_slots",
+                        to="core.organization",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'digest slot',
-                'verbose_name_plural': 'digest slots',
+                "verbose_name": "digest slot",
+                "verbose_name_plural": "digest slots",
             },
         ),
         migrations.CreateModel(
-            name='SlotEntry',
+            name="SlotEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('added_at', models.DateTimeField(auto_now_add=True)),
-                ('broadcast', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='slot_entry', to='broadcasts.broadcast')),
-                ('slot', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='entries', to='broadcasts.digestslot')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("added_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "broadcast",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="slot_entry",
+                        to="broadcasts.broadcast",
+                    ),
+                ),
+                (
+                    "slot",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="entries",
+                        to="broadcasts.digestslot",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'digest entry',
-                'verbose_name_plural': 'digest entries',
-                'ordering': ['added_at', 'id'],
+                "verbose_name": "digest entry",
+                "verbose_name_plural": "digest entries",
+                "ordering": ["added_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='WindowPause',
+            name="WindowPause",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('paused_at', models.DateTimeField(auto_now_add=True)),
-                ('until', models.DateTimeField(db_index=True)),
-                ('broadcast', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='window_pause', to='broadcasts.broadcast')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("paused_at", models.DateTimeField(auto_now_add=True)),
+                ("until", models.DateTimeField(db_index=True)),
+                (
+                    "broadcast",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="window_pause",
+                        to="broadcasts.broadcast",
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='digestslot',
-            index=models.Index(condition=models.Q(('active', True)), fields=['next_run_at'], name='slot_due'),
+            model_name="digestslot",
+            index=models.Index(
+                condition=models.Q(("active", True)), fields=["next_run_at"], name="slot_due"
+            ),
         ),
         # The scheduler's tick asks every 2 s "is any scheduled broadcast due?": a partial
         # index on the few scheduled rows answers without scanning the broadcasts table. Raw

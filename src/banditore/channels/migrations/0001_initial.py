@@ -5,32 +5,62 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('core', '0001_initial'),
+        ("core", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Channel',
+            name="Channel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('whatsapp', 'WhatsApp')], default='whatsapp', max_length=20)),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('config', models.JSONField(default=dict)),
-                ('rate_per_second', models.PositiveIntegerField(default=80, help_text="The provider's cap for this number.", verbose_name='messages per second')),
-                ('status', models.CharField(choices=[('active', 'active'), ('paused', 'paused')], default='active', max_length=10)),
-                ('paused_reason', models.TextField(blank=True)),
-                ('lease_owner', models.CharField(blank=True, max_length=64)),
-                ('lease_expires_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='channels', to='core.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("whatsapp", "WhatsApp")], default="whatsapp", max_length=20
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("config", models.JSONField(default=dict)),
+                (
+                    "rate_per_second",
+                    models.PositiveIntegerField(
+                        default=80,
+                        help_text="The provider's cap for this number.",
+                        verbose_name="messages per second",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "active"), ("paused", "paused")],
+                        default="active",
+                        max_length=10,
+                    ),
+                ),
+                ("paused_reason", models.TextField(blank=True)),
+                ("lease_owner", models.CharField(blank=True, max_length=64)),
+                ("lease_expires_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="channels",
+                        to="core.organization",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'channel',
-                'verbose_name_plural': 'channels',
+                "verbose_name": "channel",
+                "verbose_name_plural": "channels",
             },
         ),
     ]

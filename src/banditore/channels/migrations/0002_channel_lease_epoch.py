@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('channels', '0001_initial'),
+        ("channels", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='channel',
-            name='lease_epoch',
+            model_name="channel",
+            name="lease_epoch",
             field=models.BigIntegerField(default=0),
         ),
     ]

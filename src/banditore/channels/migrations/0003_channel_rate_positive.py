@@ -5,20 +5,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('channels', '0002_channel_lease_epoch'),
-        ('core', '0003_organization_accessibility_declaration_url'),
+        ("channels", "0002_channel_lease_epoch"),
+        ("core", "0003_organization_accessibility_declaration_url"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='channel',
-            name='rate_per_second',
-            field=models.PositiveIntegerField(default=80, help_text="The provider's cap for this number.", validators=[django.core.validators.MinValueValidator(1)], verbose_name='messages per second'),
+            model_name="channel",
+            name="rate_per_second",
+            field=models.PositiveIntegerField(
+                default=80,
+                help_text="The provider's cap for this number.",
+                validators=[django.core.validators.MinValueValidator(1)],
+                verbose_name="messages per second",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='channel',
-            constraint=models.CheckConstraint(condition=models.Q(('rate_per_second__gte', 1)), name='channel_rate_positive'),
+            model_name="channel",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("rate_per_second__gte", 1)), name="channel_rate_positive"
+            ),
         ),
     ]

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,41 +14,112 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Organization',
+            name="Organization",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(help_text='e.g. Comune di Pordenone', max_length=200, verbose_name='name')),
-                ('slug', models.SlugField(unique=True, verbose_name='slug')),
-                ('privacy_notice_url', models.URLField(blank=True, verbose_name='privacy notice URL')),
-                ('privacy_notice_version', models.CharField(default='1', max_length=40, verbose_name='privacy notice version')),
-                ('contacts', models.TextField(blank=True, verbose_name='citizen contact channels')),
-                ('welcome_text', models.TextField(default='Benvenuto nel servizio WhatsApp del {name}! Riceverai notizie di pubblica utilità, allerte e avvisi. Informativa privacy: {privacy_url}\nPer non ricevere più messaggi scrivi CANCELLAMI.', verbose_name='welcome reply')),
-                ('already_text', models.TextField(default='Sei già iscritto al servizio WhatsApp del {name}. Per uscire scrivi CANCELLAMI.', verbose_name='already subscribed reply')),
-                ('goodbye_text', models.TextField(default='Non riceverai più messaggi dal {name}. I tuoi dati di contatto sono stati disattivati. Per iscriverti di nuovo scrivi ISCRIVIMI.', verbose_name='goodbye reply')),
-                ('pointer_text', models.TextField(default='Questo numero del {name} invia solo notizie e non legge i messaggi. Per segnalazioni e richieste: {contacts}', verbose_name='pointer reply')),
-                ('pointer_interval_hours', models.PositiveIntegerField(default=24, verbose_name='pointer at most every (hours)')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "name",
+                    models.CharField(
+                        help_text="e.g. Comune di Pordenone", max_length=200, verbose_name="name"
+                    ),
+                ),
+                ("slug", models.SlugField(unique=True, verbose_name="slug")),
+                (
+                    "privacy_notice_url",
+                    models.URLField(blank=True, verbose_name="privacy notice URL"),
+                ),
+                (
+                    "privacy_notice_version",
+                    models.CharField(
+                        default="1", max_length=40, verbose_name="privacy notice version"
+                    ),
+                ),
+                ("contacts", models.TextField(blank=True, verbose_name="citizen contact channels")),
+                (
+                    "welcome_text",
+                    models.TextField(
+                        default="Benvenuto nel servizio WhatsApp del {name}! Riceverai notizie di pubblica utilità, allerte e avvisi. Informativa privacy: {privacy_url}\nPer non ricevere più messaggi scrivi CANCELLAMI.",
+                        verbose_name="welcome reply",
+                    ),
+                ),
+                (
+                    "already_text",
+                    models.TextField(
+                        default="Sei già iscritto al servizio WhatsApp del {name}. Per uscire scrivi CANCELLAMI.",
+                        verbose_name="already subscribed reply",
+                    ),
+                ),
+                (
+                    "goodbye_text",
+                    models.TextField(
+                        default="Non riceverai più messaggi dal {name}. I tuoi dati di contatto sono stati disattivati. Per iscriverti di nuovo scrivi ISCRIVIMI.",
+                        verbose_name="goodbye reply",
+                    ),
+                ),
+                (
+                    "pointer_text",
+                    models.TextField(
+                        default="Questo numero del {name} invia solo notizie e non legge i messaggi. Per segnalazioni e richieste: {contacts}",
+                        verbose_name="pointer reply",
+                    ),
+                ),
+                (
+                    "pointer_interval_hours",
+                    models.PositiveIntegerField(
+                        default=24, verbose_name="pointer at most every (hours)"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'verbose_name': 'organization',
-                'verbose_name_plural': 'organizations',
+                "verbose_name": "organization",
+                "verbose_name_plural": "organizations",
             },
         ),
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('actor_label', models.CharField(help_text="'system', 'cli', or the username", max_length=150)),
-                ('action', models.CharField(max_length=80)),
-                ('target', models.CharField(blank=True, max_length=200)),
-                ('data', models.JSONField(blank=True, default=dict)),
-                ('at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "actor_label",
+                    models.CharField(help_text="'system', 'cli', or the username", max_length=150),
+                ),
+                ("action", models.CharField(max_length=80)),
+                ("target", models.CharField(blank=True, max_length=200)),
+                ("data", models.JSONField(blank=True, default=dict)),
+                ("at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="core.organization",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'audit event',
-                'verbose_name_plural': 'audit events',
+                "verbose_name": "audit event",
+                "verbose_name_plural": "audit events",
             },
         ),
     ]

@@ -4,69 +4,94 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0001_initial'),
+        ("core", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PeriodicJob',
+            name="PeriodicJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('next_run_at', models.DateTimeField()),
-                ('last_run_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True)),
+                ("next_run_at", models.DateTimeField()),
+                ("last_run_at", models.DateTimeField(blank=True, null=True)),
             ],
         ),
         migrations.AddField(
-            model_name='organization',
-            name='controller',
-            field=models.TextField(blank=True, help_text='The Comune, in the person of the Mayor pro tempore, with address and PEC.', verbose_name='data controller'),
+            model_name="organization",
+            name="controller",
+            field=models.TextField(
+                blank=True,
+                help_text="The Comune, in the person of the Mayor pro tempore, with address and PEC.",
+                verbose_name="data controller",
+            ),
         ),
         migrations.AddField(
-            model_name='organization',
-            name='description',
-            field=models.TextField(default='notizie di pubblica utilità, servizi comunali, viabilità, eventi e allerte di protezione civile', verbose_name='what the service sends'),
+            model_name="organization",
+            name="description",
+            field=models.TextField(
+                default="notizie di pubblica utilità, servizi comunali, viabilità, eventi e allerte di protezione civile",
+                verbose_name="what the service sends",
+            ),
         ),
         migrations.AddField(
-            model_name='organization',
-            name='dpo_contact',
-            field=models.CharField(blank=True, max_length=300, verbose_name='data protection officer (contact)'),
+            model_name="organization",
+            name="dpo_contact",
+            field=models.CharField(
+                blank=True, max_length=300, verbose_name="data protection officer (contact)"
+            ),
         ),
         migrations.AddField(
-            model_name='organization',
-            name='inbound_retention_days',
-            field=models.PositiveIntegerField(default=30, verbose_name="citizens' messages kept for (days)"),
+            model_name="organization",
+            name="inbound_retention_days",
+            field=models.PositiveIntegerField(
+                default=30, verbose_name="citizens' messages kept for (days)"
+            ),
         ),
         migrations.AddField(
-            model_name='organization',
-            name='legal_basis',
-            field=models.CharField(default="consenso dell'interessato (art. 6, par. 1, lett. a GDPR)", max_length=300, verbose_name='legal basis'),
+            model_name="organization",
+            name="legal_basis",
+            field=models.CharField(
+                default="consenso dell'interessato (art. 6, par. 1, lett. a GDPR)",
+                max_length=300,
+                verbose_name="legal basis",
+            ),
         ),
         migrations.AddField(
-            model_name='organization',
-            name='proof_retention_days',
-            field=models.PositiveIntegerField(default=730, verbose_name='consent proof kept for (days)'),
+            model_name="organization",
+            name="proof_retention_days",
+            field=models.PositiveIntegerField(
+                default=730, verbose_name="consent proof kept for (days)"
+            ),
         ),
         migrations.AddField(
-            model_name='organization',
-            name='require_approval',
-            field=models.BooleanField(default=False, verbose_name='operator approves new subscribers'),
+            model_name="organization",
+            name="require_approval",
+            field=models.BooleanField(
+                default=False, verbose_name="operator approves new subscribers"
+            ),
         ),
         migrations.AddField(
-            model_name='organization',
-            name='signup_expiry_days',
-            field=models.PositiveIntegerField(default=7, verbose_name='unconfirmed sign-ups expire after (days)'),
+            model_name="organization",
+            name="signup_expiry_days",
+            field=models.PositiveIntegerField(
+                default=7, verbose_name="unconfirmed sign-ups expire after (days)"
+            ),
         ),
         migrations.AddField(
-            model_name='organization',
-            name='subscribe_keywords',
-            field=models.TextField(blank=True, verbose_name='extra sign-up keywords'),
+            model_name="organization",
+            name="subscribe_keywords",
+            field=models.TextField(blank=True, verbose_name="extra sign-up keywords"),
         ),
         migrations.AddField(
-            model_name='organization',
-            name='unsubscribe_keywords',
-            field=models.TextField(blank=True, verbose_name='extra opt-out keywords'),
+            model_name="organization",
+            name="unsubscribe_keywords",
+            field=models.TextField(blank=True, verbose_name="extra opt-out keywords"),
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0002_periodicjob_organization_controller_and_more'),
+        ("core", "0002_periodicjob_organization_controller_and_more"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='organization',
-            name='accessibility_declaration_url',
-            field=models.URLField(blank=True, verbose_name='accessibility declaration URL'),
+            model_name="organization",
+            name="accessibility_declaration_url",
+            field=models.URLField(blank=True, verbose_name="accessibility declaration URL"),
         ),
     ]

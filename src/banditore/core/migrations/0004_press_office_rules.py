@@ -5,45 +5,60 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0003_organization_accessibility_declaration_url'),
+        ("core", "0003_organization_accessibility_declaration_url"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='organization',
-            name='monthly_budget',
-            field=models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True, verbose_name='monthly budget (EUR)'),
+            model_name="organization",
+            name="monthly_budget",
+            field=models.DecimalField(
+                blank=True,
+                decimal_places=2,
+                max_digits=10,
+                null=True,
+                verbose_name="monthly budget (EUR)",
+            ),
         ),
         migrations.AddField(
-            model_name='organization',
-            name='require_broadcast_approval',
-            field=models.BooleanField(default=False, verbose_name='a second person approves each broadcast'),
+            model_name="organization",
+            name="require_broadcast_approval",
+            field=models.BooleanField(
+                default=False, verbose_name="a second person approves each broadcast"
+            ),
         ),
         migrations.AddField(
-            model_name='organization',
-            name='schedule_grace_minutes',
-            field=models.PositiveIntegerField(default=120, verbose_name='late start allowed for (minutes)'),
+            model_name="organization",
+            name="schedule_grace_minutes",
+            field=models.PositiveIntegerField(
+                default=120, verbose_name="late start allowed for (minutes)"
+            ),
         ),
         migrations.AddField(
-            model_name='organization',
-            name='send_window_end',
-            field=models.TimeField(default=datetime.time(21, 0), verbose_name='sending allowed until'),
+            model_name="organization",
+            name="send_window_end",
+            field=models.TimeField(
+                default=datetime.time(21, 0), verbose_name="sending allowed until"
+            ),
         ),
         migrations.AddField(
-            model_name='organization',
-            name='send_window_start',
-            field=models.TimeField(default=datetime.time(8, 0), verbose_name='sending allowed from'),
+            model_name="organization",
+            name="send_window_start",
+            field=models.TimeField(
+                default=datetime.time(8, 0), verbose_name="sending allowed from"
+            ),
         ),
         migrations.AddField(
-            model_name='organization',
-            name='time_zone',
-            field=models.CharField(default='Europe/Rome', max_length=40, verbose_name='time zone'),
+            model_name="organization",
+            name="time_zone",
+            field=models.CharField(default="Europe/Rome", max_length=40, verbose_name="time zone"),
         ),
         migrations.AddField(
-            model_name='organization',
-            name='urgent_ignores_window',
-            field=models.BooleanField(default=True, verbose_name='urgent broadcasts ignore the sending window'),
+            model_name="organization",
+            name="urgent_ignores_window",
+            field=models.BooleanField(
+                default=True, verbose_name="urgent broadcasts ignore the sending window"
+            ),
         ),
     ]

@@ -5,89 +5,185 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('core', '0001_initial'),
+        ("core", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Subscriber',
+            name="Subscriber",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('phone', models.CharField(help_text='E.164, e.g. +393331234567', max_length=16, verbose_name='phone number')),
-                ('status', models.CharField(choices=[('pending', 'pending'), ('active', 'active'), ('unsubscribed', 'unsubscribed'), ('unreachable', 'unreachable')], default='pending', max_length=12)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('subscribed_at', models.DateTimeField(blank=True, null=True)),
-                ('unsubscribed_at', models.DateTimeField(blank=True, null=True)),
-                ('last_inbound_at', models.DateTimeField(blank=True, null=True)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='subscribers', to='core.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "phone",
+                    models.CharField(
+                        help_text="E.164, e.g. +393331234567",
+                        max_length=16,
+                        verbose_name="phone number",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "pending"),
+                            ("active", "active"),
+                            ("unsubscribed", "unsubscribed"),
+                            ("unreachable", "unreachable"),
+                        ],
+                        default="pending",
+                        max_length=12,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("subscribed_at", models.DateTimeField(blank=True, null=True)),
+                ("unsubscribed_at", models.DateTimeField(blank=True, null=True)),
+                ("last_inbound_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="subscribers",
+                        to="core.organization",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'subscriber',
-                'verbose_name_plural': 'subscribers',
+                "verbose_name": "subscriber",
+                "verbose_name_plural": "subscribers",
             },
         ),
         migrations.CreateModel(
-            name='ConsentEvent',
+            name="ConsentEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('phone', models.CharField(blank=True, max_length=16)),
-                ('phone_hash', models.CharField(db_index=True, max_length=64)),
-                ('action', models.CharField(choices=[('subscribe', 'subscribe'), ('confirm', 'confirm'), ('topics', 'topics changed'), ('unsubscribe', 'unsubscribe'), ('erase', 'erase')], max_length=12)),
-                ('source', models.CharField(choices=[('whatsapp', 'WhatsApp'), ('web', 'web form'), ('operator', 'operator'), ('import', 'import'), ('provider', 'provider signal')], max_length=10)),
-                ('notice_version', models.CharField(max_length=40)),
-                ('topics', models.JSONField(blank=True, default=list)),
-                ('evidence', models.JSONField(blank=True, default=dict)),
-                ('ip', models.GenericIPAddressField(blank=True, null=True)),
-                ('user_agent', models.CharField(blank=True, max_length=300)),
-                ('occurred_at', models.DateTimeField()),
-                ('recorded_at', models.DateTimeField(auto_now_add=True)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.organization')),
-                ('subscriber', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='consent_events', to='subscribers.subscriber')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("phone", models.CharField(blank=True, max_length=16)),
+                ("phone_hash", models.CharField(db_index=True, max_length=64)),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("subscribe", "subscribe"),
+                            ("confirm", "confirm"),
+                            ("topics", "topics changed"),
+                            ("unsubscribe", "unsubscribe"),
+                            ("erase", "erase"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("whatsapp", "WhatsApp"),
+                            ("web", "web form"),
+                            ("operator", "operator"),
+                            ("import", "import"),
+                            ("provider", "provider signal"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("notice_version", models.CharField(max_length=40)),
+                ("topics", models.JSONField(blank=True, default=list)),
+                ("evidence", models.JSONField(blank=True, default=dict)),
+                ("ip", models.GenericIPAddressField(blank=True, null=True)),
+                ("user_agent", models.CharField(blank=True, max_length=300)),
+                ("occurred_at", models.DateTimeField()),
+                ("recorded_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="core.organization",
+                    ),
+                ),
+                (
+                    "subscriber",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="consent_events",
+                        to="subscribers.subscriber",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'consent event',
-                'verbose_name_plural': 'consent events',
-                'ordering': ['occurred_at', 'id'],
+                "verbose_name": "consent event",
+                "verbose_name_plural": "consent events",
+                "ordering": ["occurred_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Topic',
+            name="Topic",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=80, verbose_name='name')),
-                ('slug', models.SlugField(max_length=40, verbose_name='keyword')),
-                ('position', models.PositiveSmallIntegerField(default=0)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='topics', to='core.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=80, verbose_name="name")),
+                ("slug", models.SlugField(max_length=40, verbose_name="keyword")),
+                ("position", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="topics",
+                        to="core.organization",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'topic',
-                'verbose_name_plural': 'topics',
-                'ordering': ['position', 'id'],
+                "verbose_name": "topic",
+                "verbose_name_plural": "topics",
+                "ordering": ["position", "id"],
             },
         ),
         migrations.AddField(
-            model_name='subscriber',
-            name='topics',
-            field=models.ManyToManyField(blank=True, related_name='subscribers', to='subscribers.topic'),
+            model_name="subscriber",
+            name="topics",
+            field=models.ManyToManyField(
+                blank=True, related_name="subscribers", to="subscribers.topic"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='topic',
-            constraint=models.UniqueConstraint(fields=('organization', 'slug'), name='topic_slug_per_org'),
+            model_name="topic",
+            constraint=models.UniqueConstraint(
+                fields=("organization", "slug"), name="topic_slug_per_org"
+            ),
         ),
         migrations.AddIndex(
-            model_name='subscriber',
-            index=models.Index(fields=['organization', 'status'], name='subscriber_org_status'),
+            model_name="subscriber",
+            index=models.Index(fields=["organization", "status"], name="subscriber_org_status"),
         ),
         migrations.AddConstraint(
-            model_name='subscriber',
-            constraint=models.UniqueConstraint(fields=('organization', 'phone'), name='one_subscriber_per_number'),
+            model_name="subscriber",
+            constraint=models.UniqueConstraint(
+                fields=("organization", "phone"), name="one_subscriber_per_number"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='subscriber',
-            constraint=models.CheckConstraint(condition=models.Q(('phone__regex', '^\\+[1-9][0-9]{6,14}$')), name='subscriber_phone_e164'),
+            model_name="subscriber",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("phone__regex", "^\\+[1-9][0-9]{6,14}$")),
+                name="subscriber_phone_e164",
+            ),
         ),
     ]

@@ -5,70 +5,109 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0002_periodicjob_organization_controller_and_more'),
-        ('subscribers', '0001_initial'),
+        ("core", "0002_periodicjob_organization_controller_and_more"),
+        ("subscribers", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='consentevent',
-            name='zone',
+            model_name="consentevent",
+            name="zone",
             field=models.CharField(blank=True, max_length=40),
         ),
         migrations.AddField(
-            model_name='subscriber',
-            name='approved_at',
+            model_name="subscriber",
+            name="approved_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='subscriber',
-            name='confirmation_code',
+            model_name="subscriber",
+            name="confirmation_code",
             field=models.CharField(blank=True, db_index=True, max_length=12),
         ),
         migrations.AddField(
-            model_name='subscriber',
-            name='confirmed_at',
+            model_name="subscriber",
+            name="confirmed_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='subscriber',
-            name='name',
-            field=models.CharField(blank=True, max_length=100, verbose_name='name'),
+            model_name="subscriber",
+            name="name",
+            field=models.CharField(blank=True, max_length=100, verbose_name="name"),
         ),
         migrations.AlterField(
-            model_name='consentevent',
-            name='action',
-            field=models.CharField(choices=[('subscribe', 'subscribe'), ('confirm', 'confirm'), ('approve', 'approved by an operator'), ('topics', 'topics changed'), ('unsubscribe', 'unsubscribe'), ('erase', 'erase')], max_length=12),
+            model_name="consentevent",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("subscribe", "subscribe"),
+                    ("confirm", "confirm"),
+                    ("approve", "approved by an operator"),
+                    ("topics", "topics changed"),
+                    ("unsubscribe", "unsubscribe"),
+                    ("erase", "erase"),
+                ],
+                max_length=12,
+            ),
         ),
         migrations.AlterField(
-            model_name='consentevent',
-            name='source',
-            field=models.CharField(choices=[('whatsapp', 'WhatsApp'), ('web', 'web form'), ('operator', 'operator'), ('import', 'import'), ('provider', 'provider signal'), ('system', 'retention rule')], max_length=10),
+            model_name="consentevent",
+            name="source",
+            field=models.CharField(
+                choices=[
+                    ("whatsapp", "WhatsApp"),
+                    ("web", "web form"),
+                    ("operator", "operator"),
+                    ("import", "import"),
+                    ("provider", "provider signal"),
+                    ("system", "retention rule"),
+                ],
+                max_length=10,
+            ),
         ),
         migrations.CreateModel(
-            name='Zone',
+            name="Zone",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=80, verbose_name='name')),
-                ('slug', models.SlugField(max_length=40, verbose_name='keyword')),
-                ('position', models.PositiveSmallIntegerField(default=0)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='zones', to='core.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=80, verbose_name="name")),
+                ("slug", models.SlugField(max_length=40, verbose_name="keyword")),
+                ("position", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="zones",
+                        to="core.organization",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'zone',
-                'verbose_name_plural': 'zones',
-                'ordering': ['position', 'id'],
+                "verbose_name": "zone",
+                "verbose_name_plural": "zones",
+                "ordering": ["position", "id"],
             },
         ),
         migrations.AddField(
-            model_name='subscriber',
-            name='zone',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='subscribers', to='subscribers.zone'),
+            model_name="subscriber",
+            name="zone",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="subscribers",
+                to="subscribers.zone",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='zone',
-            constraint=models.UniqueConstraint(fields=('organization', 'slug'), name='zone_slug_per_org'),
+            model_name="zone",
+            constraint=models.UniqueConstraint(
+                fields=("organization", "slug"), name="zone_slug_per_org"
+            ),
         ),
     ]

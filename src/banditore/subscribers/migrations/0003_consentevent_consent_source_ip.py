@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0003_organization_accessibility_declaration_url'),
-        ('subscribers', '0002_consentevent_zone_subscriber_approved_at_and_more'),
+        ("core", "0003_organization_accessibility_declaration_url"),
+        ("subscribers", "0002_consentevent_zone_subscriber_approved_at_and_more"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='consentevent',
-            index=models.Index(fields=['source', 'ip', 'occurred_at'], name='consent_source_ip'),
+            model_name="consentevent",
+            index=models.Index(fields=["source", "ip", "occurred_at"], name="consent_source_ip"),
         ),
     ]

@@ -5,21 +5,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0003_organization_accessibility_declaration_url'),
-        ('subscribers', '0003_consentevent_consent_source_ip'),
+        ("core", "0003_organization_accessibility_declaration_url"),
+        ("subscribers", "0003_consentevent_consent_source_ip"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='topic',
-            name='organization',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='%(class)ss', to='core.organization'),
+            model_name="topic",
+            name="organization",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="%(class)ss",
+                to="core.organization",
+            ),
         ),
         migrations.AlterField(
-            model_name='zone',
-            name='organization',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='%(class)ss', to='core.organization'),
+            model_name="zone",
+            name="organization",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="%(class)ss",
+                to="core.organization",
+            ),
         ),
     ]

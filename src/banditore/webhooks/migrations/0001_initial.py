@@ -5,54 +5,125 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('channels', '0001_initial'),
-        ('core', '0001_initial'),
-        ('subscribers', '0001_initial'),
+        ("channels", "0001_initial"),
+        ("core", "0001_initial"),
+        ("subscribers", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='InboundMessage',
+            name="InboundMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sender', models.CharField(max_length=16)),
-                ('wamid', models.CharField(max_length=128, unique=True)),
-                ('type', models.CharField(max_length=20)),
-                ('text', models.TextField(blank=True)),
-                ('sent_at', models.DateTimeField()),
-                ('received_at', models.DateTimeField(auto_now_add=True)),
-                ('handling', models.CharField(choices=[('subscribe', 'subscribe'), ('unsubscribe', 'unsubscribe'), ('pointer', 'pointer sent'), ('ignored', 'ignored')], max_length=12)),
-                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='inbound_messages', to='channels.channel')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.organization')),
-                ('subscriber', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='inbound_messages', to='subscribers.subscriber')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("sender", models.CharField(max_length=16)),
+                ("wamid", models.CharField(max_length=128, unique=True)),
+                ("type", models.CharField(max_length=20)),
+                ("text", models.TextField(blank=True)),
+                ("sent_at", models.DateTimeField()),
+                ("received_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "handling",
+                    models.CharField(
+                        choices=[
+                            ("subscribe", "subscribe"),
+                            ("unsubscribe", "unsubscribe"),
+                            ("pointer", "pointer sent"),
+                            ("ignored", "ignored"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "channel",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="inbound_messages",
+                        to="channels.channel",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="core.organization",
+                    ),
+                ),
+                (
+                    "subscriber",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="inbound_messages",
+                        to="subscribers.subscriber",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'inbound message',
-                'verbose_name_plural': 'inbound messages',
-                'indexes': [models.Index(fields=['organization', 'sender', 'received_at'], name='inbound_sender')],
+                "verbose_name": "inbound message",
+                "verbose_name_plural": "inbound messages",
+                "indexes": [
+                    models.Index(
+                        fields=["organization", "sender", "received_at"], name="inbound_sender"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='WebhookEvent',
+            name="WebhookEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('body', models.TextField()),
-                ('status', models.CharField(choices=[('pending', 'pending'), ('processed', 'processed'), ('failed', 'failed')], default='pending', max_length=10)),
-                ('received_at', models.DateTimeField(auto_now_add=True)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('not_before', models.DateTimeField(blank=True, null=True)),
-                ('processed_at', models.DateTimeField(blank=True, null=True)),
-                ('error', models.TextField(blank=True)),
-                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='webhook_events', to='channels.channel')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("body", models.TextField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "pending"),
+                            ("processed", "processed"),
+                            ("failed", "failed"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("received_at", models.DateTimeField(auto_now_add=True)),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("not_before", models.DateTimeField(blank=True, null=True)),
+                ("processed_at", models.DateTimeField(blank=True, null=True)),
+                ("error", models.TextField(blank=True)),
+                (
+                    "channel",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="webhook_events",
+                        to="channels.channel",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'webhook event',
-                'verbose_name_plural': 'webhook events',
-                'indexes': [models.Index(condition=models.Q(('status', 'pending')), fields=['id'], name='webhook_pending')],
+                "verbose_name": "webhook event",
+                "verbose_name_plural": "webhook events",
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("status", "pending")),
+                        fields=["id"],
+                        name="webhook_pending",
+                    )
+                ],
             },
         ),
     ]

@@ -4,15 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('webhooks', '0001_initial'),
+        ("webhooks", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='inboundmessage',
-            name='handling',
-            field=models.CharField(choices=[('subscribe', 'subscribe'), ('unsubscribe', 'unsubscribe'), ('command', 'command answered'), ('pointer', 'pointer sent'), ('ignored', 'ignored')], max_length=12),
+            model_name="inboundmessage",
+            name="handling",
+            field=models.CharField(
+                choices=[
+                    ("subscribe", "subscribe"),
+                    ("unsubscribe", "unsubscribe"),
+                    ("command", "command answered"),
+                    ("pointer", "pointer sent"),
+                    ("ignored", "ignored"),
+                ],
+                max_length=12,
+            ),
         ),
     ]

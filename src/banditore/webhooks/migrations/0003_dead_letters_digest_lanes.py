@@ -5,59 +5,80 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('channels', '0002_channel_lease_epoch'),
-        ('webhooks', '0002_alter_inboundmessage_handling'),
+        ("channels", "0002_channel_lease_epoch"),
+        ("webhooks", "0002_alter_inboundmessage_handling"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='WebhookItemFailure',
+            name="WebhookItemFailure",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(max_length=10)),
-                ('reference', models.CharField(blank=True, max_length=128)),
-                ('error', models.TextField()),
-                ('item', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("kind", models.CharField(max_length=10)),
+                ("reference", models.CharField(blank=True, max_length=128)),
+                ("error", models.TextField()),
+                ("item", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'verbose_name': 'webhook item set aside',
-                'verbose_name_plural': 'webhook items set aside',
+                "verbose_name": "webhook item set aside",
+                "verbose_name_plural": "webhook items set aside",
             },
         ),
         migrations.RemoveIndex(
-            model_name='webhookevent',
-            name='webhook_pending',
+            model_name="webhookevent",
+            name="webhook_pending",
         ),
         migrations.AddField(
-            model_name='webhookevent',
-            name='digest',
+            model_name="webhookevent",
+            name="digest",
             field=models.CharField(blank=True, max_length=64, null=True, unique=True),
         ),
         migrations.AddField(
-            model_name='webhookevent',
-            name='failures',
+            model_name="webhookevent",
+            name="failures",
             field=models.PositiveSmallIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='webhookevent',
-            name='has_messages',
+            model_name="webhookevent",
+            name="has_messages",
             field=models.BooleanField(default=False),
         ),
         migrations.AlterField(
-            model_name='webhookevent',
-            name='status',
-            field=models.CharField(choices=[('pending', 'pending'), ('processed', 'processed'), ('failed', 'failed'), ('dead', 'dead letter')], default='pending', max_length=10),
+            model_name="webhookevent",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("pending", "pending"),
+                    ("processed", "processed"),
+                    ("failed", "failed"),
+                    ("dead", "dead letter"),
+                ],
+                default="pending",
+                max_length=10,
+            ),
         ),
         migrations.AddIndex(
-            model_name='webhookevent',
-            index=models.Index(condition=models.Q(('status', 'pending')), fields=['-has_messages', 'id'], name='webhook_pending_lane'),
+            model_name="webhookevent",
+            index=models.Index(
+                condition=models.Q(("status", "pending")),
+                fields=["-has_messages", "id"],
+                name="webhook_pending_lane",
+            ),
         ),
         migrations.AddField(
-            model_name='webhookitemfailure',
-            name='event',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='items_set_aside', to='webhooks.webhookevent'),
+            model_name="webhookitemfailure",
+            name="event",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="items_set_aside",
+                to="webhooks.webhookevent",
+            ),
         ),
     ]
