@@ -87,6 +87,9 @@ class Outgoing:
     priority: int
     attempts: int
     created_at: datetime
+    # A broadcast to a citizen whose 24-hour window is open: it goes as free text (not paid,
+    # not counted by the provider's messaging limit) instead of the template.
+    free: bool = False
 
 
 class Transport:

@@ -15,6 +15,7 @@ class WhatsAppTransport(Transport):
         self.config = channel.whatsapp
         self.client = WhatsAppClient(session, self.config, timeout=timeout)
         self.bodies: dict[int, TemplateBody] = {}
+        self.texts: dict[int, str] = {}
 
     def template_body(self, text: str) -> TemplateBody:
         config = self.config
@@ -25,6 +26,7 @@ class WhatsAppTransport(Transport):
         for broadcast in broadcasts:
             if broadcast.pk not in self.bodies:
                 self.bodies[broadcast.pk] = self.template_body(broadcast.text)
+                self.texts[broadcast.pk] = broadcast.text
 
     def render(self, d: Outgoing) -> bytes | dict:
         callback = f"delivery:{d.id}"
@@ -32,6 +34,8 @@ class WhatsAppTransport(Transport):
             return text_payload(d.recipient, d.text, callback=callback)
         if d.kind == Delivery.Kind.NOTICE:
             return self.template_body(d.text).render(d.recipient, callback)
+        if d.free:
+            return text_payload(d.recipient, self.texts[d.broadcast_id], callback=callback)
         return self.bodies[d.broadcast_id].render(d.recipient, callback)
 
     async def send(self, d: Outgoing, payload) -> SendResult:
