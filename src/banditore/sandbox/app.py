@@ -56,6 +56,7 @@ def build_app(config: SandboxConfig | None = None) -> web.Application:
     app.router.add_get("/_sandbox/config", control.get_config)
     app.router.add_post("/_sandbox/config", control.post_config)
     app.router.add_post("/_sandbox/templates/status", control.template_status)
+    app.router.add_post("/_sandbox/templates/category", control.template_category)
     app.router.add_post("/_sandbox/user-preferences", control.user_preferences)
     app.router.add_post("/_sandbox/verify-callback", control.verify_callback)
     app.router.add_post("/_sandbox/reset", control.reset)

@@ -18,7 +18,13 @@ from banditore.sandbox.ids import bsuid, new_wamid
 from banditore.sandbox.instance import SANDBOX_KEY, Sandbox
 from banditore.sandbox.phones import normalise_lenient
 from banditore.sandbox.state import InboundMessage, NumberState
-from banditore.sandbox.templates_api import set_status
+from banditore.sandbox.templates import Template
+from banditore.sandbox.templates_api import (
+    CATEGORIES,
+    announce_category,
+    set_category,
+    set_status,
+)
 
 
 class ControlError(Exception):
@@ -284,15 +290,41 @@ async def template_status(request: web.Request, sandbox: Sandbox) -> web.Respons
     status = data.get("status")
     if status not in ("APPROVED", "PENDING", "REJECTED", "PAUSED", "DISABLED"):
         raise ControlError("'status' must be APPROVED, PENDING, REJECTED, PAUSED or DISABLED")
+    template = _template(sandbox, data)
+    return _json(set_status(sandbox, template, status, data.get("reason")).as_graph_object())
+
+
+@control_endpoint
+async def template_category(request: web.Request, sandbox: Sandbox) -> web.Response:
+    """Play Meta's re-categorisation: `{"name", "language", "category", "waba_id"?,
+    "impending"?}` changes the category and sends `template_category_update` with
+    previous/new category; with `"impending": true` it changes nothing yet and sends the
+    notice of a change due in 24 hours."""
+    data = await _body(request)
+    category = data.get("category")
+    if category not in CATEGORIES:
+        raise ControlError("'category' must be " + ", ".join(CATEGORIES))
+    impending = data.get("impending", False)
+    if not isinstance(impending, bool):
+        raise ControlError("'impending' must be true or false")
+    template = _template(sandbox, data)
+    if template.config.category == category:
+        raise ControlError(f"the template is already {category}")
+    if impending:
+        announce_category(sandbox, template, category)
+        return _json(template.as_graph_object())
+    return _json(set_category(sandbox, template, category).as_graph_object())
+
+
+def _template(sandbox: Sandbox, data: dict[str, Any]) -> Template:
+    name, language = data.get("name"), data.get("language")
+    if not isinstance(name, str) or not name or not isinstance(language, str) or not language:
+        raise ControlError("'name' and 'language' are required, e.g. \"banditore_notizia\", \"it\"")
     waba_id = str(data.get("waba_id") or _number(sandbox, None).config.waba_id)
-    template = sandbox.state.templates.find(
-        waba_id, str(data.get("name")), str(data.get("language"))
-    )
+    template = sandbox.state.templates.find(waba_id, name, language)
     if template is None:
         raise ControlError("no such template (name, language, waba_id)", status=404)
-    set_status(sandbox, template, status, data.get("reason"))
-    updated = sandbox.state.templates.get(template.id)
-    return _json(updated.as_graph_object() if updated else {})
+    return template
 
 
 # --- config, faults, reset, stats --------------------------------------------------------------

@@ -51,9 +51,14 @@ class OutboundMessage:
             "statuses": [{"status": s, "timestamp": t} for s, t in self.history],
         }
         if self.template is not None:
+            # As at send time: a later re-categorisation does not rewrite what was sent.
             out["template"] = self.template
             out["language"] = self.language
             out["category"] = self.category
+        if self.pricing is not None and self.status != "failed":
+            # What the status webhooks report it was billed as; a failed message costs nothing
+            # and its webhook carries no pricing, so neither does this view.
+            out["pricing"] = self.pricing
         for key in (
             "header",
             "footer",

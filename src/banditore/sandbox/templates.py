@@ -122,5 +122,10 @@ class TemplateRegistry:
             self._by_id.pop(self._by_key.pop(key).id, None)
         return len(doomed)
 
-    def set_status(self, template: Template, status: str) -> None:
-        self.add(template.config.model_copy(update={"status": status}))
+    def set_status(self, template: Template, status: str) -> Template:
+        return self.add(template.config.model_copy(update={"status": status}))
+
+    def set_category(self, template: Template, category: str) -> Template:
+        # Messages already sent keep the category they were sent (and priced) with: they copy
+        # it when accepted, so only later sends see the new one.
+        return self.add(template.config.model_copy(update={"category": category}))

@@ -1,16 +1,17 @@
 """Template management: `GET|POST|DELETE /{waba-id}/message_templates` (reference §6.1), and the
-`message_template_status_update` webhook the sandbox sends when a status changes."""
+webhooks the sandbox sends when Meta would: `message_template_status_update` when a status
+changes, `template_category_update` when a category is about to change or has changed (§5.6)."""
 
 from __future__ import annotations
 
 import base64
 import time
-from typing import Any
+from typing import Any, get_args
 
 from aiohttp import web
 from pydantic import ValidationError
 
-from banditore.sandbox.config import TemplateConfig
+from banditore.sandbox.config import TemplateCategory, TemplateConfig
 from banditore.sandbox.errors import (
     GraphError,
     invalid_parameter,
@@ -23,6 +24,9 @@ from banditore.sandbox.messages_api import read_json
 from banditore.sandbox.templates import Template
 
 DEFAULT_FIELDS = ("name", "parameter_format", "components", "language", "status", "category", "id")
+CATEGORIES: tuple[str, ...] = get_args(TemplateCategory)
+# Meta announces an automated re-categorisation a day before it applies it.
+CATEGORY_NOTICE_SECONDS = 24 * 3600
 
 
 def _waba(request: web.Request, sandbox: Sandbox, method: str) -> str:
@@ -168,14 +172,12 @@ async def delete_templates(request: web.Request, sandbox: Sandbox) -> web.Respon
 
 def set_status(
     sandbox: Sandbox, template: Template, status: str, reason: str | None = None
-) -> None:
+) -> Template:
     """Change a template's status and tell the business, as Meta's review does."""
-    sandbox.state.templates.set_status(template, status)
+    updated = sandbox.state.templates.set_status(template, status)
     value = {
         "event": status,
-        "message_template_id": int(template.id),
-        "message_template_name": template.config.name,
-        "message_template_language": template.config.language,
+        **_identity(template),
         "reason": reason
         if reason is not None
         else ("NONE" if status != "REJECTED" else "INVALID_FORMAT"),
@@ -184,3 +186,44 @@ def set_status(
     sandbox.sender.enqueue_field(
         template.config.waba_id, "message_template_status_update", value, int(time.time())
     )
+    return updated
+
+
+def set_category(sandbox: Sandbox, template: Template, category: str) -> Template:
+    """Change a template's category and tell the business (a completed change)."""
+    updated = sandbox.state.templates.set_category(template, category)
+    value = {
+        **_identity(template),
+        "previous_category": template.config.category,
+        "new_category": category,
+    }
+    sandbox.sender.enqueue_field(
+        template.config.waba_id, "template_category_update", value, int(time.time())
+    )
+    return updated
+
+
+def announce_category(sandbox: Sandbox, template: Template, category: str) -> None:
+    """Warn the business that `category` will replace the template's category in a day.
+
+    Nothing changes yet, as with Meta: sends keep the current category until a completed
+    change follows. In the impending notice `new_category` is the *current* category (Meta's
+    naming, not a typo) and `correct_category` the coming one.
+    """
+    now = int(time.time())
+    value = {
+        **_identity(template),
+        "correct_category": category,
+        "new_category": template.config.category,
+        "category_update_timestamp": now + CATEGORY_NOTICE_SECONDS,
+    }
+    sandbox.sender.enqueue_field(template.config.waba_id, "template_category_update", value, now)
+
+
+def _identity(template: Template) -> dict[str, Any]:
+    """The fields every template webhook opens with."""
+    return {
+        "message_template_id": int(template.id),
+        "message_template_name": template.config.name,
+        "message_template_language": template.config.language,
+    }
