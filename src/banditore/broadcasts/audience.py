@@ -54,7 +54,7 @@ def start(broadcast: Broadcast, *, actor=None, label: str = "system") -> int:
     }
     with connection.cursor() as cur:
         cur.execute(sql, params)
-    size = Delivery.objects.filter(broadcast=broadcast).count()
+    size = broadcast.recipients.count()
     broadcast.status = Broadcast.Status.SENDING if size else Broadcast.Status.SENT
     broadcast.started_at = now
     broadcast.finished_at = None if size else now
@@ -76,6 +76,6 @@ def status_counts(broadcast: Broadcast) -> dict[str, int]:
     from django.db.models import Count
 
     counts = dict.fromkeys(Delivery.Status.values, 0)
-    rows = broadcast.deliveries.values("status").annotate(n=Count("id"))
+    rows = broadcast.recipients.values("status").annotate(n=Count("id"))
     counts.update({row["status"]: row["n"] for row in rows})
     return counts

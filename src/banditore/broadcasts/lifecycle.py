@@ -22,9 +22,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from banditore.broadcasts import audience
+from banditore.broadcasts import audience, templating
 from banditore.broadcasts.models import Broadcast, Delivery, Priority
-from banditore.channels.models import Channel
+from banditore.channels.models import Channel, MessageTemplate
 from banditore.core.models import audit
 from banditore.core.phone import InvalidNumber, to_e164
 from banditore.dispatch import queries
@@ -212,12 +212,73 @@ def _resolve_topics(org, topics: Iterable) -> list:
     return found
 
 
+def _resolve_template(channel, template) -> MessageTemplate | None:
+    """A template as an object, an id or "name" / "name:language", of this channel; None
+    or "" = the channel's default."""
+    if template in (None, ""):
+        return None
+    templates = MessageTemplate.objects.filter(channel=channel)
+    if hasattr(template, "pk"):
+        match = templates.filter(pk=template.pk).first()
+    elif isinstance(template, int) or str(template).isdigit():
+        match = templates.filter(pk=int(template)).first()
+    else:
+        name, _sep, language = str(template).partition(":")
+        candidates = templates.filter(name=name)
+        if language:
+            candidates = candidates.filter(language=language)
+        match = candidates.order_by("language").first()
+    if match is None:
+        known = ", ".join(
+            f"{t.name}:{t.language}" for t in templates.filter(status="APPROVED").order_by("name")
+        )
+        raise Refused(
+            "unknown_template",
+            _("The channel has no template %(template)s. Approved templates: %(known)s")
+            % {"template": template, "known": known or "-"},
+        )
+    return match
+
+
+def _clean_params(params) -> dict:
+    if params in (None, ""):
+        return {}
+    if isinstance(params, list | tuple):
+        params = {str(i): v for i, v in enumerate(params, start=1)}
+    if not isinstance(params, dict) or not all(
+        isinstance(v, str | int | float) and not isinstance(v, bool) for v in params.values()
+    ):
+        raise Refused(
+            "template_params", _("Template parameters are a list or a map of texts.")
+        )  # fmt: skip
+    return {str(k).strip("{} "): str(v).strip() for k, v in params.items()}
+
+
+def _check_template(broadcast: Broadcast, *, ready: bool = False) -> None:
+    try:
+        if ready:
+            templating.check_ready(broadcast)
+        else:
+            templating.check(broadcast)
+    except templating.TemplateProblem as exc:
+        raise Refused(exc.code, str(exc)) from None
+
+
 # -- The actions.
 
 
 @transaction.atomic
 def create(
-    org, by: Actor, *, text: str, title: str = "", topics=(), priority=Priority.NORMAL, channel=None
+    org,
+    by: Actor,
+    *,
+    text: str,
+    title: str = "",
+    topics=(),
+    priority=Priority.NORMAL,
+    channel=None,
+    template=None,
+    template_params=None,
 ) -> Broadcast:
     channels = Channel.objects.filter(organization=org)
     if channel is not None:
@@ -233,18 +294,21 @@ def create(
         title=(title or "").strip(),
         text=_clean_text(text),
         priority=_clean_priority(priority),
+        template=_resolve_template(chosen, template),
+        template_params=_clean_params(template_params),
         created_by=by.user,
         created_by_label=by.label,
     )
     broadcast.topics.set(_resolve_topics(org, topics))
+    _check_template(broadcast)
     _record(broadcast, by, "created")
     return broadcast
 
 
 @transaction.atomic
 def update(broadcast: Broadcast, by: Actor, **changes) -> Broadcast:
-    """Text, title, topics and priority, while the broadcast is a draft."""
-    unknown = set(changes) - {"text", "title", "topics", "priority"}
+    """Text, title, topics, priority and template, while the broadcast is a draft."""
+    unknown = set(changes) - {"text", "title", "topics", "priority", "template", "template_params"}
     if unknown:
         raise Refused(
             "bad_field", _("These can't be changed: %s.") % ", ".join(sorted(unknown))
@@ -261,6 +325,14 @@ def update(broadcast: Broadcast, by: Actor, **changes) -> Broadcast:
     if "priority" in changes:
         broadcast.priority = _clean_priority(changes["priority"])
         fields.append("priority")
+    if "template" in changes:
+        broadcast.template = _resolve_template(broadcast.channel, changes["template"])
+        fields.append("template")
+    if "template_params" in changes:
+        broadcast.template_params = _clean_params(changes["template_params"])
+        fields.append("template_params")
+    if {"text", "template", "template_params"} & set(changes):
+        _check_template(broadcast)
     topics = None
     if "topics" in changes:
         topics = _resolve_topics(broadcast.organization, changes["topics"])
@@ -276,6 +348,7 @@ def update(broadcast: Broadcast, by: Actor, **changes) -> Broadcast:
 def submit(broadcast: Broadcast, by: Actor) -> Broadcast:
     broadcast = _locked(broadcast)
     target = _check(broadcast, "submit")
+    _check_template(broadcast, ready=True)
     now = timezone.now()
     fields = ["status", *_stamp(broadcast, "submitted", by, now)]
     four_eyes = broadcast.organization.require_broadcast_approval
@@ -392,6 +465,7 @@ def send(broadcast: Broadcast, by: Actor, *, override_budget: bool = False) -> B
             )
         else:
             _refuse_state(broadcast, "send")
+    _check_template(broadcast, ready=True)
     _budget(broadcast, by, override_budget)
     broadcast.review_required = alone
     fields = ["review_required", "estimated_cost", "budget_override_by"]
@@ -426,12 +500,15 @@ def review(broadcast: Broadcast, by: Actor) -> Broadcast:
 
 
 @transaction.atomic
-def pause(broadcast: Broadcast, by: Actor) -> Broadcast:
+def pause(broadcast: Broadcast, by: Actor, *, reason: str = "") -> Broadcast:
+    """Stop sending; `reason` says why when it is not an operator's choice (the system's)."""
     broadcast = _locked(broadcast)
     broadcast.status = _check(broadcast, "pause")
-    broadcast.save(update_fields=["status", *_stamp(broadcast, "paused", by, timezone.now())])
-    held = Delivery.objects.filter(broadcast_id=broadcast.pk, status=D.QUEUED).update(status=D.HELD)
-    _record(broadcast, by, "paused", held=held)
+    broadcast.paused_reason = reason
+    fields = ["status", "paused_reason", *_stamp(broadcast, "paused", by, timezone.now())]
+    broadcast.save(update_fields=fields)
+    held = broadcast.recipients.filter(status=D.QUEUED).update(status=D.HELD)
+    _record(broadcast, by, "paused", held=held, **({"reason": reason} if reason else {}))
     return broadcast
 
 
@@ -439,8 +516,11 @@ def pause(broadcast: Broadcast, by: Actor) -> Broadcast:
 def resume(broadcast: Broadcast, by: Actor) -> Broadcast:
     broadcast = _locked(broadcast)
     broadcast.status = _check(broadcast, "resume")
-    broadcast.save(update_fields=["status"])
-    held = Delivery.objects.filter(broadcast_id=broadcast.pk, status=D.HELD).update(status=D.QUEUED)
+    # A template paused or re-categorised meanwhile must be fit to send again.
+    _check_template(broadcast, ready=True)
+    broadcast.paused_reason = ""
+    broadcast.save(update_fields=["status", "paused_reason"])
+    held = broadcast.recipients.filter(status=D.HELD).update(status=D.QUEUED)
     # Everything may have finished while it was paused.
     queries.finish_broadcasts({broadcast.pk}, timezone.now())
     _record(broadcast, by, "resumed", queued=held)
@@ -456,9 +536,9 @@ def cancel(broadcast: Broadcast, by: Actor) -> Broadcast:
     broadcast.finished_at = now
     fields = ["status", "finished_at", *_stamp(broadcast, "cancelled", by, now)]
     broadcast.save(update_fields=fields)
-    dropped = Delivery.objects.filter(
-        broadcast_id=broadcast.pk, status__in=[D.QUEUED, D.HELD]
-    ).update(status=D.SKIPPED, skip_reason=Delivery.SkipReason.CANCELLED)
+    dropped = broadcast.recipients.filter(status__in=[D.QUEUED, D.HELD]).update(
+        status=D.SKIPPED, skip_reason=Delivery.SkipReason.CANCELLED
+    )
     _record(broadcast, by, "cancelled", dropped=dropped)
     return broadcast
 
@@ -509,16 +589,19 @@ def _test_numbers(numbers: Iterable[str]) -> list[str]:
 
 @transaction.atomic
 def test_send(broadcast: Broadcast, by: Actor, numbers: list[str]) -> int:
-    """The message exactly as a subscriber will get it (the channel's template around the
-    text) to the office's own phones, in any state, without approval."""
+    """The message exactly as a subscriber outside the window will get it (its template,
+    filled in, with its attachment) to the office's own phones, in any state, without
+    approval."""
     clean = _test_numbers(numbers)
     broadcast = Broadcast.objects.get(pk=broadcast.pk)
-    # One-off notices, not the broadcast's deliveries: they must go out while it is a draft
-    # and never count in its outcomes.
+    _check_template(broadcast)
+    # Notices that show the broadcast, not its deliveries: they go out while it is a draft
+    # and never count in its outcomes (Broadcast.recipients leaves them out).
     rows = Delivery.objects.bulk_create(
         Delivery(
             organization_id=broadcast.organization_id,
             channel_id=broadcast.channel_id,
+            broadcast_id=broadcast.pk,
             kind=Delivery.Kind.NOTICE,
             recipient=number,
             text=broadcast.text,
@@ -538,11 +621,7 @@ OUTCOME_FIELDS = (
 
 def outcomes(broadcast: Broadcast) -> Iterator[dict]:
     """One dict per recipient, in the order they were queued; streamed, not loaded."""
-    rows = (
-        Delivery.objects.filter(broadcast_id=broadcast.pk)
-        .order_by("id")
-        .values_list("recipient", *OUTCOME_FIELDS[1:])
-    )
+    rows = broadcast.recipients.order_by("id").values_list("recipient", *OUTCOME_FIELDS[1:])
     for row in rows.iterator(chunk_size=2000):
         yield dict(zip(OUTCOME_FIELDS, row, strict=True))
 
@@ -553,7 +632,7 @@ def retry_failed(broadcast: Broadcast, by: Actor) -> int:
     that keeps failing still gives up within the retry budget."""
     broadcast = _locked(broadcast)
     target = _check(broadcast, "retry_failed")
-    queued = Delivery.objects.filter(broadcast_id=broadcast.pk, status=D.FAILED).update(
+    queued = broadcast.recipients.filter(status=D.FAILED).update(
         status=D.QUEUED,
         next_attempt_at=None,
         failed_at=None,

@@ -141,6 +141,11 @@ class Broadcast(models.Model):
     def started(self) -> bool:
         return self.started_at is not None
 
+    @property
+    def recipients(self):
+        """Its deliveries to the audience: without the test sends that show it to operators."""
+        return self.deliveries.filter(kind=Delivery.Kind.BROADCAST)
+
 
 class ImmutableBroadcast(Exception):
     """A change to what citizens already received (or are receiving), or its deletion."""

@@ -100,8 +100,9 @@ class Transport:
         self.session = session
         self.timeout = timeout
 
-    def prepare(self, broadcasts: Iterable) -> None:
-        """Called with each broadcast before its first delivery is rendered (cache bodies)."""
+    def prepare(self, broadcast_ids: Iterable[int]) -> None:
+        """Called (on a database thread) with each broadcast's id before its first delivery
+        is rendered: load what rendering needs and cache its bodies."""
 
     def render(self, delivery: Outgoing) -> bytes | dict:
         raise NotImplementedError
@@ -147,6 +148,51 @@ class StopItem:
     evidence: Mapping
 
 
+@dataclass(frozen=True)
+class TemplateItem:
+    """The provider changed one of our message templates: its status (approved, paused,
+    rejected…) or its category (which decides its price). `account` is the account that owns
+    templates (WhatsApp: the business account, not a phone number); None = unchanged.
+    `impending`: the provider announces a category change it will make later."""
+
+    account: str
+    name: str
+    language: str
+    provider_id: str
+    status: str | None = None
+    category: str | None = None
+    reason: str = ""
+    impending: bool = False
+
+
+@dataclass(frozen=True)
+class SyncedTemplate:
+    """A template as the provider lists it, in the provider's own words."""
+
+    name: str
+    language: str
+    category: str
+    status: str
+    components: list
+    parameter_format: str = "positional"
+    provider_id: str = ""
+    reason: str = ""
+
+
+class TemplateSource(Protocol):
+    """A kind whose business-initiated messages must be pre-approved templates."""
+
+    def account(self, config: BaseModel) -> str:
+        """The account templates belong to (WhatsApp: the WABA id)."""
+
+    def fetch(self, config: BaseModel) -> list[SyncedTemplate]:
+        """Every template of the account, from the provider's API. Raises TemplateSyncError."""
+
+
+class TemplateSyncError(Exception):
+    """The provider's template list could not be read (network, credentials, …)."""
+
+
 class MalformedWebhook(ValueError):
     """A genuine request whose body can't be read: refused with a 400, nothing stored."""
 
@@ -157,7 +203,7 @@ class WebhookReader(Protocol):
 
     def verify(self, config: BaseModel, body: bytes, headers: Mapping[str, str]) -> bool: ...
 
-    def parse(self, body: bytes) -> list[StatusItem | MessageItem | StopItem]:
+    def parse(self, body: bytes) -> list[StatusItem | MessageItem | StopItem | TemplateItem]:
         """Raises MalformedWebhook."""
 
     def shares_sender(self, verified: BaseModel, other: BaseModel) -> bool:
@@ -174,6 +220,8 @@ class ChannelKind:
     webhooks: WebhookReader
     # Which account an item must name to belong to a channel (WhatsApp: phone_number_id).
     account_field: str
+    # None for kinds that send anything at any time (no templates to sync).
+    templates: TemplateSource | None = None
 
     def account(self, config: BaseModel) -> str:
         return str(getattr(config, self.account_field))

@@ -44,46 +44,83 @@ def text_payload(to: str, body: str, *, preview_url: bool = True, callback: str 
     return payload
 
 
-def template_payload(
-    to: str, name: str, language: str, params: list[str], *, callback: str = ""
-) -> dict:
+def text_param(value: str, name: str | None = None) -> dict:
+    param = {"type": "text", "text": value}
+    if name is not None:
+        param["parameter_name"] = name
+    return param
+
+
+def media_object(kind: str, media_id: str, *, caption: str = "", filename: str = "") -> dict:
+    """An uploaded image or document, by id (reference §7): with its caption when sent as a
+    message of its own, with the name a citizen sees for a document."""
+    media = {"id": media_id}
+    if caption:
+        media["caption"] = caption[:1024]
+    if kind == "document" and filename:
+        media["filename"] = filename
+    return media
+
+
+def media_payload(to: str, kind: str, media: dict, *, callback: str = "") -> dict:
     payload = {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
         "to": to,
-        "type": "template",
-        "template": {
-            "name": name,
-            "language": {"code": language},
-            "components": [
-                {
-                    "type": "body",
-                    "parameters": [{"type": "text", "text": template_param(p)} for p in params],
-                }
-            ],
-        },
+        "type": kind,
+        kind: media,
     }
     if callback:
         payload["biz_opaque_callback_data"] = callback
     return payload
 
 
-class TemplateBody:
-    """A template message's JSON with only the recipient left to fill in.
+def template_payload(
+    to: str,
+    name: str,
+    language: str,
+    params: list[str] | list[dict],
+    *,
+    header: list[dict] | None = None,
+    callback: str = "",
+) -> dict:
+    """A template message. `params` are the body's: plain texts (made acceptable as
+    parameters) or ready parameter objects; `header` the header's parameter objects."""
+    body = [p if isinstance(p, dict) else text_param(template_param(p)) for p in params]
+    components = []
+    if header:
+        components.append({"type": "header", "parameters": header})
+    components.append({"type": "body", "parameters": body})
+    payload = {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": to,
+        "type": "template",
+        "template": {"name": name, "language": {"code": language}, "components": components},
+    }
+    if callback:
+        payload["biz_opaque_callback_data"] = callback
+    return payload
+
+
+class PreparedBody:
+    """A message's JSON with only the recipient left to fill in.
 
     A broadcast sends the same request to everyone but the `to`, so it is serialised once;
     the recipient is E.164 and the callback an id, so neither needs JSON escaping.
     """
 
-    def __init__(self, name: str, language: str, params: list[str]):
-        template = template_payload("", name, language, params)["template"]
-        self.prefix = (
-            '{"messaging_product":"whatsapp","recipient_type":"individual","type":"template",'
-            f'"template":{json.dumps(template, separators=(",", ":"))},"to":"'
-        )
+    def __init__(self, payload: dict):
+        rest = {k: v for k, v in payload.items() if k not in ("to", "biz_opaque_callback_data")}
+        self.prefix = json.dumps(rest, separators=(",", ":"))[:-1] + ',"to":"'
 
     def render(self, to: str, callback: str) -> bytes:
         return f'{self.prefix}{to}","biz_opaque_callback_data":"{callback}"}}'.encode()
+
+
+class TemplateBody(PreparedBody):
+    def __init__(self, name: str, language: str, params: list, *, header: list[dict] | None = None):
+        super().__init__(template_payload("", name, language, params, header=header))
 
 
 class WhatsAppClient:

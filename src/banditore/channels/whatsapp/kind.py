@@ -2,6 +2,7 @@
 
 from banditore.channels.base import ChannelKind
 from banditore.channels.whatsapp.config import WhatsAppConfig
+from banditore.channels.whatsapp.templates import SOURCE
 from banditore.channels.whatsapp.transport import WhatsAppTransport
 from banditore.channels.whatsapp.webhooks import READER
 
@@ -12,4 +13,5 @@ KIND = ChannelKind(
     transport=WhatsAppTransport,
     webhooks=READER,
     account_field="phone_number_id",
+    templates=SOURCE,
 )

@@ -110,6 +110,16 @@ class Value(_Model):
     statuses: list[Any] = []
     messages: list[Any] = []
     user_preferences: list[Any] = []
+    # message_template_status_update and template_category_update (reference §4.6).
+    event: str = ""
+    message_template_id: str = ""
+    message_template_name: str = ""
+    message_template_language: str = ""
+    message_template_category: str = ""
+    reason: str | None = None
+    new_category: str = ""
+    previous_category: str = ""
+    correct_category: str = ""
 
 
 class Change(_Model):

@@ -18,6 +18,7 @@ from banditore.channels.base import (
     SendError,
     StatusItem,
     StopItem,
+    TemplateItem,
 )
 from banditore.channels.whatsapp.config import WhatsAppConfig
 from banditore.channels.whatsapp.errors import classify
@@ -79,7 +80,7 @@ class WhatsAppWebhooks:
             verified.app_secret.encode(), other.app_secret.encode()
         )
 
-    def parse(self, body: bytes) -> list[StatusItem | MessageItem | StopItem]:
+    def parse(self, body: bytes) -> list[StatusItem | MessageItem | StopItem | TemplateItem]:
         try:
             data = json.loads(body.decode("utf-8"))
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
@@ -89,7 +90,7 @@ class WhatsAppWebhooks:
             notification = Notification.model_validate(data)
         except (ValidationError, RecursionError) as exc:
             raise MalformedWebhook(f"not a notification: {exc}"[:500]) from None
-        items: list[StatusItem | MessageItem | StopItem] = []
+        items: list[StatusItem | MessageItem | StopItem | TemplateItem] = []
         for entry in notification.entry:
             for change in entry.changes:
                 value = change.value
@@ -99,7 +100,46 @@ class WhatsAppWebhooks:
                     items += _read(value.messages, Message, account, _message)
                 elif change.field == "user_preferences":
                     items += _read(value.user_preferences, UserPreference, account, _stop)
+                elif change.field in TEMPLATE_FIELDS:
+                    item = _template_change(change.field, value, entry.id)
+                    if item is not None:
+                        items.append(item)
         return items
+
+
+TEMPLATE_FIELDS = ("message_template_status_update", "template_category_update")
+
+
+def _template_change(field: str, value, waba_id: str) -> TemplateItem | None:
+    """A template's new status, or its new category (done, or announced for later)."""
+    if not value.message_template_name or not value.message_template_language:
+        log.warning("template webhook without a name or language dropped")
+        return None
+    common = {
+        "account": clean_text(waba_id)[:128],
+        "name": clean_text(value.message_template_name)[:512],
+        "language": clean_text(value.message_template_language)[:15],
+        "provider_id": clean_text(value.message_template_id)[:64],
+    }
+    if field == "message_template_status_update":
+        if not value.event:
+            return None
+        reason = value.reason if value.reason not in (None, "NONE") else ""
+        return TemplateItem(
+            **common,
+            status=clean_text(value.event).upper()[:30],
+            category=clean_text(value.message_template_category).upper()[:30] or None,
+            reason=clean_text(reason)[:300],
+        )
+    if value.previous_category:
+        new = value.new_category
+        reason = f"{value.previous_category} → {new}"
+        return TemplateItem(**common, category=clean_text(new).upper()[:30], reason=reason)
+    if value.correct_category:
+        # Announced: Meta will move it to correct_category later; nothing changes yet.
+        reason = f"{value.new_category} → {value.correct_category}"
+        return TemplateItem(**common, impending=True, reason=clean_text(reason)[:300])
+    return None
 
 
 def _read(raw: list, model, account: str, make) -> list:
