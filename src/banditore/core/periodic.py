@@ -15,6 +15,7 @@ from banditore.core.models import PeriodicJob
 def _jobs():
     from banditore.api.tasks import purge_idempotency_keys
     from banditore.broadcasts.tasks import record_billable
+    from banditore.channels.tasks import sync_templates
     from banditore.core.tasks import purge_task_results
     from banditore.subscribers.tasks import purge_expired
 
@@ -23,6 +24,7 @@ def _jobs():
         "purge_task_results": (timedelta(hours=1), purge_task_results),
         "purge_idempotency_keys": (timedelta(hours=1), purge_idempotency_keys),
         "record_billable": (timedelta(minutes=15), record_billable),
+        "sync_templates": (timedelta(hours=1), sync_templates),
     }
 
 

@@ -16,7 +16,14 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone, translation
 
-from banditore.channels.base import MalformedWebhook, MessageItem, StatusItem, StopItem
+from banditore.channels import template_sync
+from banditore.channels.base import (
+    MalformedWebhook,
+    MessageItem,
+    StatusItem,
+    StopItem,
+    TemplateItem,
+)
 from banditore.channels.models import Channel
 from banditore.webhooks import statuses
 from banditore.webhooks.inbound import apply_message, apply_stop
@@ -63,6 +70,7 @@ def _apply(events: list[WebhookEvent], router: Router) -> list[Outcome]:
     results = {event.pk: Outcome(event) for event in events}
     conversation = []  # (channel, item, when, event)
     moves = []  # (event, Move)
+    templates = []  # (event, TemplateItem)
     for event in events:
         outcome = results[event.pk]
         try:
@@ -71,6 +79,9 @@ def _apply(events: list[WebhookEvent], router: Router) -> list[Outcome]:
             outcome.dead = f"unreadable body: {exc}"[:2000]
             continue
         for item in items:
+            if isinstance(item, TemplateItem):
+                templates.append((event, item))
+                continue
             channel = router.channel_for(event.channel, item.account)
             problem = _unstorable(item) or (
                 None if channel else f"no channel with account {item.account!r} for this sender"
@@ -101,6 +112,14 @@ def _apply(events: list[WebhookEvent], router: Router) -> list[Outcome]:
         )
 
     _apply_statuses(moves, results)
+    for event, item in templates:
+        channels = router.template_channels(event.channel, item.account)
+        _guarded(
+            results[event.pk],
+            event,
+            item,
+            lambda c=channels, i=item: template_sync.apply_change(c, i),
+        )
     return list(results.values())
 
 
@@ -191,9 +210,12 @@ def _clean(text: str) -> bool:
 
 
 def _failure(event: WebhookEvent, item, error: str) -> WebhookItemFailure:
-    kind = {StatusItem: "status", MessageItem: "message", StopItem: "stop"}.get(
-        type(item), "status"
-    )
+    kind = {
+        StatusItem: "status",
+        MessageItem: "message",
+        StopItem: "stop",
+        TemplateItem: "template",
+    }.get(type(item), "status")
     reference = getattr(item, "provider_id", "") or getattr(item, "sender", "")
     # repr() escapes NUL and surrogates, so the record itself is always storable.
     return WebhookItemFailure(

@@ -32,9 +32,29 @@ class Router:
         self._routes: dict[int, dict[str, Channel]] = {}
 
     def channel_for(self, received_on: Channel, account: str) -> Channel | None:
+        return self._for(received_on).get(account)
+
+    def template_channels(self, received_on: Channel, account: str) -> list[Channel]:
+        """The channels whose templates belong to `account` (WhatsApp: a business account,
+        shared by its numbers), among those this body may speak for."""
+        source = kind_of(received_on).templates
+        if source is None:
+            return []
+        kind = kind_of(received_on)
+        found = []
+        for channel in {c.pk: c for c in self._for(received_on).values()}.values():
+            try:
+                config = kind.config.model_validate(channel.config)
+            except ValidationError:
+                continue
+            if source.account(config) == account:
+                found.append(channel)
+        return found
+
+    def _for(self, received_on: Channel) -> dict[str, Channel]:
         if received_on.pk not in self._routes:
             self._routes[received_on.pk] = _routes(received_on)
-        return self._routes[received_on.pk].get(account)
+        return self._routes[received_on.pk]
 
 
 def _routes(received_on: Channel) -> dict[str, Channel]:

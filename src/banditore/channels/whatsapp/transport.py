@@ -66,9 +66,9 @@ class WhatsAppTransport(Transport):
         if shape.header_variables:
             header = [param(n) for n in shape.header_variables]
         elif shape.header_format in templating.MEDIA_FORMATS:
-            media = _media(broadcast)
+            _kind, media_id, filename = _media(broadcast)
             kind = shape.header_format.lower()
-            header = [{"type": kind, kind: media_object(kind, *media[1:])}]
+            header = [{"type": kind, kind: media_object(kind, media_id, filename=filename)}]
         body = [param(n) for n in shape.body_variables]
         return TemplateBody(template.name, template.language, body, header=header)
 
