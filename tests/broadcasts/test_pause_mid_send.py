@@ -73,3 +73,42 @@ def test_cancel_mid_send_drops_what_is_still_queued():
     assert set(copies.values()) == {1} and len(copies) == sent < 200
     assert b.deliveries.filter(status="skipped", skip_reason="cancelled").count() == 200 - sent
     assert Broadcast.objects.get(pk=b.pk).status == "cancelled"
+
+
+def test_a_template_recategorised_mid_send_pauses_it_until_the_office_resumes():
+    """Meta moves the template from UTILITY to MARKETING while it drains: the webhook reaches
+    the receiver, the worker applies it, the broadcast pauses with the reason, nothing more
+    goes out; the office resumes and every citizen gets it once, the rest at the new price."""
+    from banditore.channels import template_sync
+    from tests.e2e.conftest import http_json
+
+    comune = make_comune()
+    numbers = add_subscribers(comune, 200)
+    with wired_sandbox(comune, mps=20) as sandbox:
+        template_sync.sync(comune.channels.get())
+        close_db()
+        with processes.worker():
+            b = run("send", "--text", TEXT)
+            wait_sending_started(sandbox, 20)
+            http_json(
+                "POST",
+                f"{sandbox.url}/_sandbox/templates/category",
+                {"name": "banditore_notizia", "language": "it", "category": "MARKETING"},
+            )
+            processes.wait_for(
+                lambda: Broadcast.objects.get(pk=b.pk).status == "paused", 15, "the pause"
+            )
+            sent_before = settled(b, sandbox)
+            b.refresh_from_db()
+            assert "MARKETING" in b.paused_reason and b.paused_by_label == "system"
+            assert sent_before < 200
+            assert b.deliveries.filter(status="held").count() == 200 - sent_before
+            run("resume", str(b.pk))
+            wait_drained(b, 60)
+            copies = sandbox.copies(TEXT)
+            categories = [
+                m.get("category") for m in sandbox.messages() if TEXT in (m.get("text") or "")
+            ]
+    assert sorted(copies) == sorted(numbers) and set(copies.values()) == {1}
+    # Sent before the change at the old price, after it at the new one.
+    assert categories[0].lower() == "utility" and categories[-1].lower() == "marketing"
