@@ -133,6 +133,10 @@ DISPATCH_SEND_TIMEOUT = float(os.environ.get("DISPATCH_SEND_TIMEOUT", 10))
 # The installation's own WhatsApp rate card (JSON, same format as broadcasts/ratecard.json),
 # replacing the shipped one whole; empty = the shipped card.
 BANDITORE_RATE_CARD = os.environ.get("BANDITORE_RATE_CARD") or None
+# The largest image or PDF a broadcast may carry. Its bytes live in the database, so that
+# every worker on every machine reads them: Meta accepts PDFs of 100 MB, this installation
+# fewer unless its database is meant to hold them (images stay within Meta's 5 MB).
+BANDITORE_ATTACHMENT_MAX_BYTES = int(os.environ.get("BANDITORE_ATTACHMENT_MAX_BYTES", 16 << 20))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -20,6 +20,8 @@ ENDPOINTS = {
     *{("get", f"/api/broadcasts/{{broadcast_id}}/{view}") for view in (
         "status", "outcomes", "estimate",
     )},
+    ("post", "/api/broadcasts/{broadcast_id}/media"),
+    ("delete", "/api/broadcasts/{broadcast_id}/media"),
     ("get", "/api/topics"), ("get", "/api/subscribers"),
     ("get", "/api/subscribers/{subscriber_id}"),
 }  # fmt: skip

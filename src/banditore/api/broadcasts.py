@@ -12,14 +12,14 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import override
-from ninja import Router, Schema, Status
+from ninja import File, Router, Schema, Status, UploadedFile
 from pydantic import AwareDatetime, ConfigDict, Field
 
 from banditore.api import testkeys
 from banditore.api.errors import ApiError
 from banditore.api.keys import need
 from banditore.api.models import TestBroadcast
-from banditore.broadcasts import audience, cost, lifecycle
+from banditore.broadcasts import attachments, audience, cost, lifecycle
 from banditore.broadcasts.models import Broadcast, Priority
 
 router = Router(tags=["broadcasts"])
@@ -71,6 +71,12 @@ class TestIn(Strict):
     numbers: list[str] = Field(min_length=1, max_length=10)
 
 
+class MediaOut(Schema):
+    filename: str
+    mime_type: str
+    size: int
+
+
 class BroadcastOut(Schema):
     id: int
     status: str
@@ -86,6 +92,7 @@ class BroadcastOut(Schema):
     audience_size: int
     test: bool
     dry_run: bool = False
+    media: MediaOut | None = None
 
 
 class StatusOut(Schema):
@@ -142,6 +149,7 @@ def _out(broadcast: Broadcast, *, dry_run: bool = False) -> dict:
         "audience_size": broadcast.audience_size,
         "test": TestBroadcast.objects.filter(broadcast_id=broadcast.pk).exists(),
         "dry_run": dry_run,
+        "media": attachments.describe(broadcast),
     }
 
 
@@ -331,6 +339,51 @@ def test_send(request, broadcast_id: int, data: TestIn):
             _("A test key sends only through a channel that points at the sandbox."),
         )
     return {"sent": _call(lifecycle.test_send, broadcast, _actor(key), data.numbers)}
+
+
+# A bad file is the request's fault: 422, or 413 when it is too large.
+FILE_ERRORS = {"empty_file": 422, "unsupported_file": 422, "file_too_large": 413}
+
+
+def _attach(broadcast, by, upload):
+    # The size is known before reading: a 300 MB upload is refused without loading it.
+    upload.seek(0)
+    if upload.size > attachments.largest():
+        attachments.check(upload.read(attachments.HEAD_BYTES), upload.size)
+    upload.seek(0)
+    attachments.attach(broadcast, by, content=upload.read(), filename=upload.name or "")
+    return broadcast
+
+
+def _detach(broadcast, by):
+    attachments.detach(broadcast, by)
+    return broadcast
+
+
+def _media_call(action, request, broadcast_id: int, *args):
+    key = need(request, "broadcasts:write")
+    broadcast = _get(key, broadcast_id)
+    try:
+        return _out(_call(action, broadcast, _actor(key), *args))
+    except ApiError as error:
+        error.status = FILE_ERRORS.get(error.code, error.status)
+        raise
+
+
+@router.post("/{int:broadcast_id}/media", response=BroadcastOut, summary="Attach an image or a PDF")
+def attach_media(request, broadcast_id: int, file: File[UploadedFile]):
+    """Scope: `broadcasts:write`. `multipart/form-data` with the file in `file`: a JPEG or
+    PNG image (at most 5 MB) or a PDF (at most the installation's limit, 16 MB unless set
+    otherwise); the type is read from the file itself, and the name is what a citizen sees
+    for a PDF. Replaces any earlier attachment; only while the broadcast is a draft."""
+    return _media_call(_attach, request, broadcast_id, file)
+
+
+@router.delete("/{int:broadcast_id}/media", response=BroadcastOut, summary="Remove the attachment")
+def detach_media(request, broadcast_id: int):
+    """Scope: `broadcasts:write`. Only while the broadcast is a draft; nothing to remove is
+    not an error."""
+    return _media_call(_detach, request, broadcast_id)
 
 
 @router.get("/{int:broadcast_id}/status", response=StatusOut, summary="Delivery counts")

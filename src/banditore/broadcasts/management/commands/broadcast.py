@@ -4,13 +4,14 @@ the same lifecycle call the API makes."""
 
 import csv
 import datetime
+import os
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from banditore.broadcasts import audience, cost, lifecycle
+from banditore.broadcasts import attachments, audience, cost, lifecycle
 from banditore.broadcasts.lifecycle import Actor, Refused
 from banditore.broadcasts.models import Broadcast, Delivery, Priority
 from banditore.core.management.comune import organization
@@ -65,6 +66,9 @@ class Command(BaseCommand):
         test.add_argument("numbers", nargs="+")
         command("export", "Per-recipient outcomes as CSV (Excel).")
         command("review", "Review an emergency sent on one person's decision.")
+        attach = command("attach", "Attach an image (JPEG, PNG) or a PDF to a draft.")
+        attach.add_argument("path", help="the file; its name is what a citizen sees for a PDF")
+        command("detach", "Remove a draft's attachment.")
 
     def handle(self, *args, action, **options):
         self.actor = self._actor(options.pop("as_user", None))
@@ -179,6 +183,33 @@ class Command(BaseCommand):
     def do_review(self, *, broadcast_id, **_o):
         broadcast = lifecycle.review(self._broadcast(broadcast_id), self.actor)
         self.stdout.write(_("Broadcast %d reviewed.") % broadcast.pk)
+
+    def do_attach(self, *, broadcast_id, path, **_o):
+        broadcast = self._broadcast(broadcast_id)
+        try:
+            size = os.path.getsize(path)
+            with open(path, "rb") as file:
+                head = file.read(attachments.HEAD_BYTES)
+                if size > attachments.largest():
+                    attachments.check(head, size)  # refused without reading it all
+                content = head + file.read()
+        except OSError as exc:
+            raise CommandError(
+                _("Can't read %(path)s: %(reason)s") % {"path": path, "reason": exc.strerror}
+            ) from None
+        media = attachments.attach(broadcast, self.actor, content=content, filename=path)
+        self.stdout.write(
+            _("Broadcast %(id)d: attached %(name)s (%(type)s, %(size)s).")
+            % {"id": broadcast.pk, "name": media.filename, "type": media.mime_type,
+               "size": attachments.size_text(media.size)}
+        )  # fmt: skip
+
+    def do_detach(self, *, broadcast_id, **_o):
+        broadcast = self._broadcast(broadcast_id)
+        if attachments.detach(broadcast, self.actor):
+            self.stdout.write(_("Broadcast %d: attachment removed.") % broadcast.pk)
+        else:
+            self.stdout.write(_("Broadcast %d has no attachment.") % broadcast.pk)
 
     def do_test(self, *, broadcast_id, numbers, **_o):
         sent = lifecycle.test_send(self._broadcast(broadcast_id), self.actor, numbers)
