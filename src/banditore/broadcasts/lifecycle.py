@@ -436,9 +436,19 @@ def _budget(broadcast: Broadcast, by: Actor, override_budget: bool) -> None:
     broadcast.budget_override_by = by.label
 
 
-@transaction.atomic
 def send(broadcast: Broadcast, by: Actor, *, override_budget: bool = False) -> Broadcast:
-    """Start sending now: the audience becomes queued deliveries."""
+    """Start sending now: the attachment goes to the provider (once), then the audience
+    becomes queued deliveries."""
+    from banditore.broadcasts import attachments
+
+    # Before the transaction: an upload takes seconds, and SQLite's write lock (or the
+    # broadcast's row lock) must not be held that long. Refused if the provider refuses it.
+    attachments.ensure_uploaded(broadcast)
+    return _start(broadcast, by, override_budget)
+
+
+@transaction.atomic
+def _start(broadcast: Broadcast, by: Actor, override_budget: bool) -> Broadcast:
     broadcast = _locked(broadcast)
     if broadcast.status == B.DRAFT and not broadcast.organization.require_broadcast_approval:
         # Without four eyes, sending a draft is submitting it (approved at once) and sending.
@@ -587,14 +597,21 @@ def _test_numbers(numbers: Iterable[str]) -> list[str]:
     return clean
 
 
-@transaction.atomic
 def test_send(broadcast: Broadcast, by: Actor, numbers: list[str]) -> int:
     """The message exactly as a subscriber outside the window will get it (its template,
     filled in, with its attachment) to the office's own phones, in any state, without
     approval."""
+    from banditore.broadcasts import attachments
+
     clean = _test_numbers(numbers)
     broadcast = Broadcast.objects.get(pk=broadcast.pk)
     _check_template(broadcast)
+    attachments.ensure_uploaded(broadcast)  # outside the transaction, as in send()
+    return _queue_tests(broadcast, by, clean)
+
+
+@transaction.atomic
+def _queue_tests(broadcast: Broadcast, by: Actor, clean: list[str]) -> int:
     # Notices that show the broadcast, not its deliveries: they go out while it is a draft
     # and never count in its outcomes (Broadcast.recipients leaves them out).
     rows = Delivery.objects.bulk_create(

@@ -166,6 +166,16 @@ def start_due(now: dt.datetime) -> dict[str, list[int]]:
 
 
 def _start(broadcast: Broadcast, now: dt.datetime) -> bool:
+    from banditore.broadcasts import attachments
+
+    try:
+        # Before the claim's transaction (an upload takes seconds); lifecycle.send finds it
+        # uploaded. A provider that refuses now is tried again at the next tick, within
+        # the grace like any late start.
+        attachments.ensure_uploaded(broadcast)
+    except Refused as refused:
+        log.warning("broadcast %s: attachment not uploaded yet: %s", broadcast.pk, refused)
+        return False
     try:
         with transaction.atomic():
             # The claim: an UPDATE that changes nothing but takes the row's lock while it is
