@@ -130,3 +130,27 @@ def test_the_endpoints_are_in_the_openapi_document(comune, api):
     media = paths["/api/broadcasts/{broadcast_id}/media"]
     assert {"post", "delete"} <= set(media)
     assert "multipart/form-data" in media["post"]["requestBody"]["content"]
+
+
+@override_settings(BANDITORE_ATTACHMENT_MAX_BYTES=1024)
+def test_answers_match_the_documented_schemas(comune, api):
+    from openapi_schema_validator import OAS31Validator
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
+    document = api.get("/api/openapi.json").json()
+    registry = Registry().with_resource(
+        "urn:banditore", Resource.from_contents(document, default_specification=DRAFT202012)
+    )
+    pointer = "/paths/~1api~1broadcasts~1{broadcast_id}~1media"
+    b = created(api)
+    answers = [
+        ("post", upload(api, b, PDF)),
+        ("post", upload(api, b, PDF + b"\x00" * 2048)),
+        ("delete", api.client.delete(f"/api/broadcasts/{b}/media", headers=api.headers)),
+    ]
+    assert [r.status_code for _m, r in answers] == [200, 413, 200]
+    for method, response in answers:
+        code = "4XX" if response.status_code >= 400 else str(response.status_code)
+        ref = f"urn:banditore#{pointer}/{method}/responses/{code}/content/application~1json/schema"
+        OAS31Validator({"$ref": ref}, registry=registry).validate(response.json())
