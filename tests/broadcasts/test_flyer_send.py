@@ -6,14 +6,12 @@ import asyncio
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.utils import timezone
 
 from banditore.broadcasts import attachments, lifecycle
 from banditore.broadcasts.media import BroadcastMedia
 from banditore.broadcasts.models import Delivery
 from banditore.channels import template_sync
 from banditore.dispatch.dispatcher import Dispatcher
-from banditore.subscribers.models import Subscriber
 from tests.broadcasts.conftest import CLI, draft
 from tests.dispatch.test_pump import until
 from tests.factories import channel_of, make_comune, subscribe
@@ -57,7 +55,7 @@ def test_a_flyer_is_uploaded_once_and_reaches_everyone():
                 lifecycle.update(b, CLI, template="volantino")
                 return lifecycle.send(b, CLI)
 
-            b = await sync_to_async(prepare)()
+            await sync_to_async(prepare)()
             stop = asyncio.Event()
             task = asyncio.create_task(Dispatcher("d1").run(stop))
             try:
