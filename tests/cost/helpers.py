@@ -32,8 +32,8 @@ def wrote(org, phone: str, ago: timedelta) -> Subscriber:
     return Subscriber.objects.get(organization=org, phone=phone)
 
 
-def sent(org, phone: str, at, *, kind="broadcast", status="delivered", broadcast=None):
-    """A delivery the dispatcher already sent at `at`."""
+def sent(org, phone: str, at, *, kind="broadcast", status="delivered", broadcast=None, free=False):
+    """A delivery the dispatcher already sent at `at` (`free`: as free text, in the window)."""
     subscriber = Subscriber.objects.filter(organization=org, phone=phone).first()
     return Delivery.objects.create(
         organization=org,
@@ -44,6 +44,7 @@ def sent(org, phone: str, at, *, kind="broadcast", status="delivered", broadcast
         recipient=phone,
         status=status,
         sent_at=at,
+        free=free,
     )
 
 

@@ -60,8 +60,10 @@ def test_a_started_broadcast_is_estimated_from_its_deliveries(comune):
 
 def test_citizens_who_wrote_in_the_last_24_hours_are_free(comune):
     citizens(comune, 3)
-    wrote(comune, "+393330000000", timedelta(hours=23, minutes=50))
+    wrote(comune, "+393330000000", timedelta(hours=23, minutes=30))
     wrote(comune, "+393330000001", timedelta(hours=24, minutes=10))
+    # Ten minutes of window left: less than the dispatcher's margin, so it gets the template.
+    wrote(comune, "+393330000002", timedelta(hours=23, minutes=50))
     estimate = cost.estimate(new_broadcast(comune))
     assert (estimate.recipients, estimate.in_free_window, estimate.billable) == (3, 1, 2)
     assert estimate.total == Decimal("0.11")  # 2 × €0.057 = 0.114

@@ -67,7 +67,7 @@ def test_a_message_sent_inside_the_citizens_window_is_free(comune):
         subscribe(comune, phone)
     wrote(comune, "+393330000001", timedelta(hours=3))
     wrote(comune, "+393330000002", timedelta(hours=3))
-    sent(comune, "+393330000001", now - timedelta(hours=2), broadcast=b)  # inside: free
+    sent(comune, "+393330000001", now - timedelta(hours=2), broadcast=b, free=True)  # inside
     sent(comune, "+393330000002", now - timedelta(hours=4), broadcast=b)  # before it wrote
     sent(comune, "+393330000003", now - timedelta(hours=2), broadcast=b)  # never wrote
     assert spent_lately(comune) == Decimal("0.11")
@@ -130,7 +130,7 @@ def test_a_broadcasts_actual_cost_counts_its_paid_messages_only(comune):
         subscribe(comune, phone)
     wrote(comune, "+393330000002", timedelta(hours=3))
     sent(comune, "+393330000001", now - timedelta(days=40), broadcast=b)  # last month: still its
-    sent(comune, "+393330000002", now - timedelta(hours=1), broadcast=b)  # in the window: free
+    sent(comune, "+393330000002", now - timedelta(hours=1), broadcast=b, free=True)  # in window
     sent(comune, "+4915123456789", now, broadcast=b, status="read")
     sent(comune, "+393330000003", now, broadcast=b, status="failed")
     sent(comune, "+393330000004", now, kind="notice")  # not this broadcast's

@@ -19,26 +19,25 @@ from pathlib import Path
 
 import phonenumbers
 from django.conf import settings
-from django.db.models import Count, DateTimeField, F, Max, Q, Value
-from django.db.models.functions import Coalesce, Substr
+from django.db.models import Count, Q
+from django.db.models.functions import Substr
 from django.utils import timezone
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from banditore.broadcasts import window
 from banditore.broadcasts.models import Broadcast, Delivery
+from banditore.broadcasts.window import BUSINESS_INITIATED
 from banditore.subscribers.models import Subscriber
 
 CATEGORIES = ("marketing", "utility", "authentication", "service")
 # The card's row for every country it doesn't list.
 OTHER = "other"
-FREE_WINDOW = datetime.timedelta(hours=24)
 CENT = Decimal("0.01")
 SHIPPED = Path(__file__).with_name("ratecard.json")
 CARD_KEYS = {"valid_from", "currency", "source", "notes", "prices"}
 
-# Messages the business starts: paid outside the window, and counted by Meta's tier.
-BUSINESS_INITIATED = (Delivery.Kind.BROADCAST, Delivery.Kind.NOTICE)
 # What Meta has accepted for delivery; "sent" without a receipt yet is counted as paid.
 ACCEPTED = (Delivery.Status.SENT, Delivery.Status.DELIVERED, Delivery.Status.READ)
 # Deliveries of a started broadcast that will never be paid.
@@ -206,10 +205,14 @@ def _load(path: str, stamp: int) -> RateCard:
 
 
 def category_of(broadcast: Broadcast | None) -> str:
-    """The category Meta bills the broadcast's template at. Marketing for now: general news
-    counts as marketing under Meta's rules, and the channel's template is approved as such.
-    When templates are synced from the Graph API, the chosen template's category says."""
-    return "marketing"
+    """The category Meta bills the broadcast's template at: the synced template's own, or
+    marketing until the templates are synced (general news counts as marketing under Meta's
+    rules: the dearer guess, never a surprise)."""
+    from banditore.broadcasts import templating
+
+    template = templating.template_of(broadcast) if broadcast is not None else None
+    category = (template.category if template else "").lower()
+    return category if category in ("marketing", "utility", "authentication") else "marketing"
 
 
 def country_of_prefix(digits: str) -> str:
@@ -244,12 +247,12 @@ def _grouped(queryset, phone_field: str, free: Q, *keys: str):
     )
 
 
-def _sent_in_window(reference) -> Q:
-    """The citizen wrote in the 24 hours before the delivery went (or goes) out."""
+def _waiting_goes_free(now: datetime.datetime) -> Q:
+    """A delivery not sent yet goes as free text if claimed now: the dispatcher's own rule
+    (queries.CANDIDATES), window margin included."""
     return Q(
-        subscriber__last_inbound_at__gt=F(reference) - Value(FREE_WINDOW),
-        subscriber__last_inbound_at__lte=F(reference),
-    )
+        kind=Delivery.Kind.BROADCAST, window_closed=False, sent_at__isnull=True
+    ) & window.goes_free(now)
 
 
 def audience_by_country(broadcast: Broadcast, at: datetime.datetime) -> dict[str, tuple[int, int]]:
@@ -264,41 +267,30 @@ def audience_by_country(broadcast: Broadcast, at: datetime.datetime) -> dict[str
             topic_id__in=broadcast.topics.values("pk")
         ).values("subscriber_id")
         subscribers = subscribers.filter(pk__in=follows)
-    free = Q(last_inbound_at__gt=at - FREE_WINDOW, last_inbound_at__lte=at)
-    rows = _grouped(subscribers, "phone", free)
+    rows = _grouped(subscribers, "phone", window.goes_free(at, subscriber=""))
     return {country: n for (country,), n in _prefix_counts(rows).items()}
 
 
 def deliveries_by_country(broadcast: Broadcast, now: datetime.datetime):
-    """A started broadcast's recipients that may still be paid, per country; the window is
-    judged when each one was sent, or now for those still waiting."""
-    deliveries = (
-        Delivery.objects.filter(broadcast=broadcast)
-        .exclude(status__in=NEVER_PAID)
-        .alias(reference=Coalesce("sent_at", Value(now, output_field=DateTimeField())))
-    )
-    rows = _grouped(deliveries, "recipient", _sent_in_window("reference"))
+    """A started broadcast's recipients that may still be paid, per country: free are those
+    that went as free text, and those still waiting whose window is open now."""
+    deliveries = Delivery.objects.filter(broadcast=broadcast).exclude(status__in=NEVER_PAID)
+    free = Q(free=True, sent_at__isnull=False) | _waiting_goes_free(now)
+    rows = _grouped(deliveries, "recipient", free)
     return {country: n for (country,), n in _prefix_counts(rows).items()}
 
 
-def _business_sends_24h(channel, now: datetime.datetime):
-    return Delivery.objects.filter(
-        channel=channel, kind__in=BUSINESS_INITIATED, sent_at__gt=now - FREE_WINDOW
-    ).order_by()
-
-
 def business_recipients_24h(channel, now: datetime.datetime | None = None) -> int:
-    now = now or timezone.now()
-    return _business_sends_24h(channel, now).values("recipient").distinct().count()
+    """Unique recipients holding a place in Meta's messaging limit (window.py's rule, the
+    dispatcher's tier gate's too)."""
+    return window.places_taken(channel.pk, now or timezone.now())
 
 
 def tier_remaining(channel, now: datetime.datetime | None = None) -> int | None:
     """How many more unique recipients Meta's messaging limit allows in the rolling 24 hours;
     None when the channel has no limit set. Counted per channel: channels of one business
     portfolio share Meta's limit, so give each its share."""
-    if channel.kind != channel.Kind.WHATSAPP:
-        return None
-    limit = channel.whatsapp.messaging_limit
+    limit = window.messaging_limit(channel)
     if limit is None:
         return None
     return max(0, limit - business_recipients_24h(channel, now))
@@ -313,16 +305,7 @@ def tier_frees_at(channel, needed: int, now: datetime.datetime | None = None):
     remaining = tier_remaining(channel, now)
     if remaining is None or needed <= remaining:
         return None
-    latest = (
-        _business_sends_24h(channel, now)
-        .values("recipient")
-        .annotate(last=Max("sent_at"))
-        .order_by("last")
-        .values_list("last", flat=True)
-    )
-    missing = needed - remaining
-    freed = list(latest[missing - 1 : missing]) or list(latest.reverse()[:1])
-    return freed[0] + FREE_WINDOW if freed else None
+    return window.place_frees_at(channel.pk, needed - remaining, now)
 
 
 @dataclass(frozen=True)
@@ -446,11 +429,12 @@ def month_bounds(org, when: datetime.datetime | None = None):
 
 
 def _paid(deliveries) -> tuple[int, Decimal]:
-    """How many of these deliveries were paid (accepted by Meta, outside the citizen's window
-    at their sending) and their price at each one's country, rounded once."""
+    """How many of these deliveries were paid (accepted by Meta, and not sent as free text
+    inside the citizen's window: the dispatcher records which) and their price at each one's
+    country, rounded once."""
     card = load_rate_card()
     accepted = deliveries.filter(kind__in=BUSINESS_INITIATED, status__in=ACCEPTED)
-    rows = _grouped(accepted, "recipient", _sent_in_window("sent_at"), "broadcast_id")
+    rows = _grouped(accepted, "recipient", Q(free=True), "broadcast_id")
     counts = _prefix_counts(rows, "broadcast_id")
     broadcasts = Broadcast.objects.in_bulk({bid for bid, _c in counts if bid is not None})
     billable, exact = 0, Decimal(0)

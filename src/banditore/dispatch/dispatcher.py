@@ -37,6 +37,7 @@ from banditore.core.db import reconnecting
 from banditore.dispatch import outcomes, queries
 from banditore.dispatch.breaker import Breaker
 from banditore.dispatch.limiter import Pacer
+from banditore.dispatch.tier import TierGate
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +127,7 @@ class ChannelPump:
         self.breaker = Breaker()
         self.batch = max(10, min(500, int(rate * CLAIM_SECONDS)))
         self.cursors = {p: 0 for p in Priority.values}
+        self.tier = TierGate(channel.pk)
         self.inflight: set[asyncio.Task] = set()
         self.results: list[tuple[Outgoing, SendResult]] = []
         # Claimed, never sent: handed back to the queue when the pump stops.
@@ -222,6 +224,7 @@ class ChannelPump:
         """Every lane in turn, emergencies first, each after its own cursor."""
         claimed: list[Outgoing] = []
         more = False
+        places = self.tier.places()
         for priority in sorted(self.cursors):
             want = self.batch - len(claimed)
             if want <= 0:
@@ -233,17 +236,33 @@ class ChannelPump:
                 priority,
                 self.cursors[priority],
                 want,
+                places,
             )
             # At the end of a lane, rescan from the start next time: that also finds
             # retries whose time has come (they sit behind the cursor).
             self.cursors[priority] = 0 if result.exhausted else result.last_id
             more = more or not result.exhausted
             claimed += result.rows
+            if places is not None:
+                self.tier.took(result.places_taken)
+                places = self.tier.left
+                if result.waiting:
+                    places = self.wait_for_tier(priority, list(result.waiting))
         new = {c.broadcast_id for c in claimed if c.broadcast_id} - self.prepared
         if new:
             self.transport.prepare(Broadcast.objects.filter(id__in=new).only("id", "text"))
             self.prepared |= new
         return claimed, more
+
+    def wait_for_tier(self, priority: int, ids: list[int]) -> int | None:
+        """Rows the messaging limit had no place for: due again when the oldest place frees,
+        unless a fresh count finds places (then the lane is read again from them)."""
+        until = self.tier.full_until()
+        if until is None:
+            self.cursors[priority] = min(ids) - 1
+        else:
+            queries.wait_for_tier(ids, until)
+        return self.tier.left
 
     async def send(self, d: Outgoing, probe: bool) -> None:
         if not self.live():
@@ -296,13 +315,16 @@ class ChannelPump:
 
     def write(self, results: list[tuple[Outgoing, SendResult]]) -> None:
         now = timezone.now()
-        sent, retry, failed, follow = [], [], [], []
+        sent, retry, failed, follow, as_template = [], [], [], [], []
         for d, result in results:
             error = result.error
             if error is None:
                 sent.append([result.provider_id or None, now, result.note[:300], d.id, self.epoch])
                 continue
             row = [error.code, error.title[:300], d.id, self.epoch]
+            if outcomes.window_closed_on_free_text(d.kind, d.free, error):
+                as_template.append(row)
+                continue
             when = outcomes.requeue_at(error, d.created_at, d.attempts + 1, now)
             if when is not None:
                 retry.append([when, *row])
@@ -311,7 +333,7 @@ class ChannelPump:
             if error.verdict.action != Action.RETRY:
                 follow.append((d.id, error))
         with transaction.atomic():
-            queries.write_outcomes(sent, retry, failed)
+            queries.write_outcomes(sent, retry, failed, as_template)
             if follow:
                 outcomes.follow_up(self.channel, follow)
             queries.finish_broadcasts({d.broadcast_id for d, _ in results if d.broadcast_id}, now)

@@ -51,6 +51,14 @@ def requeue_at(
     return when
 
 
+def window_closed_on_free_text(kind: str, free: bool, error: SendError) -> bool:
+    """Free text to a citizen whose window the provider found closed (WhatsApp 131047): the
+    claim's margin guessed wrong, or the provider's clock disagrees. For a broadcast that is
+    not a failure: it goes again at once, as the template (window_closed). A reply has no
+    template to fall back on: it fails, as the verdict says."""
+    return bool(free) and kind == "broadcast" and error.verdict.action == Action.WAIT_FOR_WINDOW
+
+
 def follow_up(channel: Channel, failures: list[tuple[int, SendError]]) -> None:
     """After the provider's verdicts: opt citizens out, mark numbers unreachable, or pause
     the channel, as each verdict says. Call inside the transaction that records them."""

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
+from banditore.broadcasts import window
 from banditore.broadcasts.models import Delivery
 from banditore.channels.base import Outgoing
 
@@ -73,9 +74,13 @@ WHERE status = 'sending' AND NOT EXISTS (
 # The next due deliveries of one lane after a keyset cursor (id > last seen): scanning from
 # the start each time would walk the dead index entries that claimed rows leave behind until
 # vacuum, and claims would slow down as a big broadcast drains. With each row, what decides
-# whether it may still go: its subscriber's status and its broadcast's.
+# whether it may still go: its subscriber's status and its broadcast's; and whether it goes
+# as free text: a broadcast to a citizen who wrote after the given moment (window.open_after:
+# 24 hours ago less a margin, so the send lands inside the window) and whose window the
+# provider has not already found closed.
 CANDIDATES = """
-SELECT d.id, d.kind, d.subscriber_id IS NULL AND d.recipient <> '', s.status, b.status
+SELECT d.id, d.kind, d.subscriber_id IS NULL AND d.recipient <> '', s.status, b.status,
+  d.kind = 'broadcast' AND NOT d.window_closed AND s.last_inbound_at > %s
 FROM broadcasts_delivery d
 LEFT JOIN subscribers_subscriber s ON s.id = d.subscriber_id
 LEFT JOIN broadcasts_broadcast b ON b.id = d.broadcast_id
@@ -89,9 +94,10 @@ ORDER BY d.id LIMIT %s
 # the subscriber still active (a reply goes to whoever wrote, subscribed or not: the goodbye
 # after CANCELLAMI is one; a notice to no subscriber is a test send to an operator's phone),
 # the broadcast still sending, and the lease still ours under this epoch. An opt-out or a
-# cancel committed a moment ago is final.
+# cancel committed a moment ago is final. Whether it goes free is recorded now, in the claim,
+# so that the messaging limit's count (window.business_sends_24h) knows the rows in flight.
 CLAIM = """
-UPDATE broadcasts_delivery SET status = 'sending', claimed_by = %s, fence = %s
+UPDATE broadcasts_delivery SET status = 'sending', claimed_by = %s, fence = %s, free = {free}
 WHERE id IN ({ids}) AND status = 'queued'
   AND (kind = 'reply' OR (kind = 'notice' AND subscriber_id IS NULL AND recipient <> '')
     OR EXISTS (
@@ -103,7 +109,7 @@ WHERE id IN ({ids}) AND status = 'queued'
   AND EXISTS (
     SELECT 1 FROM channels_channel c
     WHERE c.id = %s AND c.lease_owner = %s AND c.lease_epoch = %s AND c.status = 'active')
-RETURNING id, kind, recipient, text, broadcast_id, priority, attempts, created_at
+RETURNING id, kind, recipient, text, broadcast_id, priority, attempts, created_at, free
 """
 
 SKIP = """
@@ -112,6 +118,15 @@ WHERE id = %s AND status = 'queued'
 """
 
 HOLD = "UPDATE broadcasts_delivery SET status = 'held' WHERE id = %s AND status = 'queued'"
+
+# -- name: wait-for-tier
+# Business-initiated rows beyond what Meta's messaging limit still allows: due again when the
+# oldest places free up, so neither the claim nor CHANNELS_WITH_WORK spins on them meanwhile.
+# The error code says why they wait (broadcasts/progress.py reads it); a send clears it.
+WAIT_FOR_TIER = """
+UPDATE broadcasts_delivery SET next_attempt_at = %s, error_code = %s, error_title = %s
+WHERE id IN ({ids}) AND status = 'queued'
+"""
 
 # -- name: unclaim
 # Claimed but never sent (the pump stopped first): back to the queue, the attempt unspent.
@@ -139,6 +154,16 @@ MARK_RETRY = f"""
 UPDATE broadcasts_delivery
 SET status = 'queued', claimed_by = '', attempts = attempts + 1, next_attempt_at = %s,
     error_code = %s, error_title = %s
+{_OURS}
+"""
+
+# -- name: requeue-as-template
+# Free text the provider refused because the citizen's window had closed after all: not a
+# failure; it goes again at once, as the template.
+MARK_TEMPLATE = f"""
+UPDATE broadcasts_delivery
+SET status = 'queued', claimed_by = '', attempts = attempts + 1, next_attempt_at = NULL,
+    window_closed = TRUE, free = FALSE, error_code = %s, error_title = %s
 {_OURS}
 """
 
@@ -225,39 +250,72 @@ class Claim:
     # The highest id looked at, and whether the lane had fewer due rows than asked for.
     last_id: int
     exhausted: bool
+    # Business-initiated rows left queued because the messaging limit had no place for them.
+    waiting: tuple[int, ...] = ()
+
+    @property
+    def places_taken(self) -> int:
+        """Rows claimed that take a place in the messaging limit (not free, not replies)."""
+        return sum(1 for r in self.rows if r.kind != Delivery.Kind.REPLY and not r.free)
 
 
 def claim(
-    channel_id: int, owner: str, epoch: int, priority: int, after_id: int, limit: int
+    channel_id: int,
+    owner: str,
+    epoch: int,
+    priority: int,
+    after_id: int,
+    limit: int,
+    places: int | None = None,
 ) -> Claim:
+    """Claim the lane's next due rows. `places`: how many business-initiated rows the
+    messaging limit still allows (None: no limit); the rest are left queued, in `waiting`."""
+    now = timezone.now()
     with transaction.atomic(), connection.cursor() as cur:
-        cur.execute(CANDIDATES, [channel_id, priority, after_id, timezone.now(), limit])
+        cur.execute(
+            CANDIDATES, [window.open_after(now), channel_id, priority, after_id, now, limit]
+        )
         candidates = cur.fetchall()
         if not candidates:
             return Claim([], after_id, True)
-        go, skip, hold = [], [], []
-        for delivery_id, kind, to_operator, subscriber, broadcast in candidates:
+        go, free, skip, hold, waiting = [], [], [], [], []
+        for delivery_id, kind, to_operator, subscriber, broadcast, goes_free in candidates:
             reason, held = _why_not(kind, bool(to_operator), subscriber, broadcast)
             if reason:
                 skip.append([reason, delivery_id])
             elif held:
                 hold.append([delivery_id])
-            else:
+            elif goes_free:
+                free.append(delivery_id)
                 go.append(delivery_id)
+            elif places is None or kind == Delivery.Kind.REPLY:
+                go.append(delivery_id)
+            elif places > 0:
+                places -= 1
+                go.append(delivery_id)
+            else:
+                waiting.append(delivery_id)
         rows: list[Outgoing] = []
         if go:
+            free_sql = f"(id IN ({_marks(len(free))}))" if free else "FALSE"
             cur.execute(
-                CLAIM.format(ids=_marks(len(go))),
-                [owner, epoch, *go, channel_id, owner, epoch],
+                CLAIM.format(ids=_marks(len(go)), free=free_sql),
+                [owner, epoch, *free, *go, channel_id, owner, epoch],
             )
-            rows = [Outgoing(*row) for row in cur.fetchall()]
+            rows = [Outgoing(*row[:-1], free=bool(row[-1])) for row in cur.fetchall()]
         if skip:
             cur.executemany(SKIP, skip)
         if hold:
             cur.executemany(HOLD, hold)
     # RETURNING order is not guaranteed.
     rows.sort(key=lambda r: r.id)
-    return Claim(rows, candidates[-1][0], len(candidates) < limit)
+    return Claim(rows, candidates[-1][0], len(candidates) < limit, tuple(waiting))
+
+
+def wait_for_tier(ids: list[int], until: datetime) -> None:
+    params = [until, window.WAITING_FOR_TIER, window.WAITING_TITLE, *ids]
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(WAIT_FOR_TIER.format(ids=_marks(len(ids))), params)
 
 
 def unclaim(ids: list[int], fence: int) -> None:
@@ -265,13 +323,15 @@ def unclaim(ids: list[int], fence: int) -> None:
         cur.executemany(UNCLAIM, [[i, fence] for i in ids])
 
 
-def write_outcomes(sent: list, retry: list, failed: list) -> None:
+def write_outcomes(sent: list, retry: list, failed: list, as_template: list = ()) -> None:
     """Bulk write-back: one executemany per kind of outcome. Rows end with [id, fence]."""
     with connection.cursor() as cur:
         if sent:
             cur.executemany(MARK_SENT, sent)
         if retry:
             cur.executemany(MARK_RETRY, retry)
+        if as_template:
+            cur.executemany(MARK_TEMPLATE, as_template)
         if failed:
             cur.executemany(MARK_FAILED, failed)
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from django.db import connection
 from django.utils import timezone
 
-from banditore.broadcasts.models import Delivery
+from banditore.broadcasts.models import Broadcast, Delivery
 from banditore.channels.base import RETRY, Action, SendError
 from banditore.channels.models import Channel
 from banditore.dispatch import outcomes
@@ -108,12 +108,26 @@ def apply_failure(channel: Channel, move: Move) -> None:
     movable = Delivery.objects.filter(
         channel_id=move.channel_id, wamid=move.provider_id, status__in=MOVES_FROM["failed"]
     )
-    delivery = movable.only("id", "created_at", "attempts").first()
+    delivery = movable.only("id", "created_at", "attempts", "kind", "free", "broadcast_id").first()
     if delivery is None:
         return
     now = timezone.now()
-    retry = outcomes.requeue_at(error, delivery.created_at, delivery.attempts, now)
     fields = {"error_code": error.code, "error_title": error.title[:300]}
+    if outcomes.window_closed_on_free_text(delivery.kind, delivery.free, error):
+        # Not delivered, not paid, no place in the messaging limit: it goes again at once as
+        # the template, and counts from that send.
+        moved = movable.filter(pk=delivery.pk).update(
+            status=S.QUEUED, wamid=None, claimed_by="", next_attempt_at=None, sent_at=None,
+            window_closed=True, free=False, **fields,
+        )  # fmt: skip
+        if moved:
+            # The report may come after its broadcast's last write-back marked it sent: it
+            # is sending again until this one has gone (finish-broadcasts closes it again).
+            Broadcast.objects.filter(pk=delivery.broadcast_id, status=Broadcast.Status.SENT).update(
+                status=Broadcast.Status.SENDING, finished_at=None
+            )
+        return
+    retry = outcomes.requeue_at(error, delivery.created_at, delivery.attempts, now)
     if retry is not None:
         # Sent again later as a new message (a new wamid); the dispatcher re-checks at claim
         # time that the citizen is still subscribed.
