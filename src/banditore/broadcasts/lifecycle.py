@@ -522,8 +522,17 @@ def pause(broadcast: Broadcast, by: Actor, *, reason: str = "") -> Broadcast:
     return broadcast
 
 
-@transaction.atomic
 def resume(broadcast: Broadcast, by: Actor) -> Broadcast:
+    from banditore.broadcasts import attachments
+
+    # A broadcast paused for weeks may outlive WhatsApp's copy of its attachment (30 days):
+    # uploaded again first if so, outside the transaction as in send().
+    attachments.ensure_uploaded(broadcast)
+    return _resume(broadcast, by)
+
+
+@transaction.atomic
+def _resume(broadcast: Broadcast, by: Actor) -> Broadcast:
     broadcast = _locked(broadcast)
     broadcast.status = _check(broadcast, "resume")
     # A template paused or re-categorised meanwhile must be fit to send again.
