@@ -19,7 +19,8 @@ from banditore.api import testkeys
 from banditore.api.errors import ApiError
 from banditore.api.keys import need
 from banditore.api.models import TestBroadcast
-from banditore.broadcasts import attachments, audience, cost, lifecycle
+from banditore.broadcasts import attachments, cost, lifecycle
+from banditore.broadcasts import progress as live
 from banditore.broadcasts.models import Broadcast, Priority
 
 router = Router(tags=["broadcasts"])
@@ -95,11 +96,32 @@ class BroadcastOut(Schema):
     media: MediaOut | None = None
 
 
+class FailureOut(Schema):
+    code: int | None
+    title: str
+    count: int
+
+
 class StatusOut(Schema):
     id: int
     status: str
     audience_size: int
     counts: dict[str, int]
+    failed_by_error: list[FailureOut]
+    skipped_by_reason: dict[str, int]
+    # Messages accepted per second over the last 30 s, and the channel's cap.
+    rate_per_second: float
+    cap_per_second: int
+    remaining: int
+    # When what can go now will have gone (None: nothing is being sent).
+    eta_seconds: float | None
+    eta: datetime | None
+    # Held back by WhatsApp's messaging limit until tier_until (then they go by themselves).
+    tier_waiting: int
+    tier_until: datetime | None
+    retrying: int
+    # The same, as an operator reads it, in the request's language.
+    summary: list[str]
 
 
 class TestSent(Schema):
@@ -388,13 +410,19 @@ def detach_media(request, broadcast_id: int):
 
 @router.get("/{int:broadcast_id}/status", response=StatusOut, summary="Delivery counts")
 def status(request, broadcast_id: int):
-    """Scope: `broadcasts:read`. How many deliveries are in each state."""
+    """Scope: `broadcasts:read`. How many deliveries are in each state, the failures by
+    error and the skips by reason, the send rate now, when it ends, and what WhatsApp's
+    messaging limit holds back until when."""
     broadcast = _get(need(request, "broadcasts:read"), broadcast_id)
+    now = live.progress(broadcast)
     return {
         "id": broadcast.pk,
         "status": broadcast.status,
         "audience_size": broadcast.audience_size,
-        "counts": audience.status_counts(broadcast),
+        **now.as_dict(),
+        "eta": now.eta,
+        "tier_until": now.tier_until,
+        "summary": live.describe(now, broadcast.organization.time_zone),
     }
 
 

@@ -11,9 +11,11 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from banditore.broadcasts import attachments, audience, cost, lifecycle
+from banditore.broadcasts import attachments, cost, lifecycle
 from banditore.broadcasts.lifecycle import Actor, Refused
 from banditore.broadcasts.models import Broadcast, Delivery, Priority
+from banditore.broadcasts.progress import describe as describe_progress
+from banditore.broadcasts.progress import progress
 from banditore.core.management.comune import organization
 from banditore.core.spreadsheet import BOM, CommandOut, defused
 
@@ -219,8 +221,11 @@ class Command(BaseCommand):
         broadcast = self._broadcast(broadcast_id)
         self._said(broadcast)
         self.stdout.write(_("Recipients: %d") % broadcast.audience_size)
-        for status, count in audience.status_counts(broadcast).items():
+        now = progress(broadcast)
+        for status, count in now.counts.items():
             self.stdout.write(f"  {Delivery.Status(status).label:<14} {count:>8}")
+        for line in describe_progress(now, broadcast.organization.time_zone):
+            self.stdout.write(line)
         steps = [
             (_("written by"), broadcast.created_by_label, broadcast.created_at),
             (_("submitted by"), broadcast.submitted_by_label, broadcast.submitted_at),
