@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from asgiref.sync import sync_to_async
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from banditore.broadcasts import audience, progress, window
 from banditore.broadcasts.models import Broadcast, Delivery, Priority
@@ -120,8 +120,17 @@ def test_a_broadcast_beyond_the_limit_sends_its_share_and_the_rest_follow_when_i
             now = await sync_to_async(progress.progress)(b)
             assert (now.tier_waiting, now.tier_until) == (50, min(until_at))
             assert now.eta is None  # nothing else can go now
-            lines = await sync_to_async(progress.describe)(now, "Europe/Rome")
-            assert any("messaging limit until" in line for line in lines), lines
+
+            def described():
+                with translation.override("it"):
+                    return progress.describe(now, "Europe/Rome")
+
+            lines = await sync_to_async(described)()
+            assert any(
+                line.startswith("In attesa del limite di messaggi di WhatsApp fino alle")
+                and line.endswith(": 50 destinatari")
+                for line in lines
+            ), lines
 
             # A day passes: yesterday's sends age out, the waiting rows fall due.
             def a_day_later():
