@@ -29,7 +29,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from banditore.broadcasts.models import Broadcast, Priority
+from banditore.broadcasts.models import Priority
 from banditore.channels import registry
 from banditore.channels.base import STOP, Action, Outgoing, SendError, SendResult
 from banditore.channels.models import Channel
@@ -250,7 +250,7 @@ class ChannelPump:
                     places = self.wait_for_tier(priority, list(result.waiting))
         new = {c.broadcast_id for c in claimed if c.broadcast_id} - self.prepared
         if new:
-            self.transport.prepare(Broadcast.objects.filter(id__in=new).only("id", "text"))
+            self.transport.prepare(sorted(new))
             self.prepared |= new
         return claimed, more
 

@@ -93,8 +93,8 @@ ORDER BY d.id LIMIT %s
 # The candidates that may go become ours, re-checked in the same statement: still queued,
 # the subscriber still active (a reply goes to whoever wrote, subscribed or not: the goodbye
 # after CANCELLAMI is one; a notice to no subscriber is a test send to an operator's phone),
-# the broadcast still sending, and the lease still ours under this epoch. An opt-out or a
-# cancel committed a moment ago is final. Whether it goes free is recorded now, in the claim,
+# the broadcast still sending (a test notice shows a broadcast in any state), and the lease
+# still ours under this epoch. An opt-out or a cancel committed a moment ago is final. Whether it goes free is recorded now, in the claim,
 # so that the messaging limit's count (window.business_sends_24h) knows the rows in flight.
 CLAIM = """
 UPDATE broadcasts_delivery SET status = 'sending', claimed_by = %s, fence = %s, free = {free}
@@ -103,7 +103,7 @@ WHERE id IN ({ids}) AND status = 'queued'
     OR EXISTS (
     SELECT 1 FROM subscribers_subscriber s
     WHERE s.id = broadcasts_delivery.subscriber_id AND s.status = 'active'))
-  AND (broadcast_id IS NULL OR EXISTS (
+  AND (broadcast_id IS NULL OR kind = 'notice' OR EXISTS (
     SELECT 1 FROM broadcasts_broadcast b
     WHERE b.id = broadcasts_delivery.broadcast_id AND b.status = 'sending'))
   AND EXISTS (
@@ -227,14 +227,15 @@ def _why_not(
     kind: str, to_operator: bool, subscriber_status: str | None, broadcast_status: str | None
 ):
     """Why a queued row may not go now: (skip reason, hold); (None, False) if it may."""
+    if kind == Delivery.Kind.NOTICE and to_operator:
+        # A test send to an operator's own phone, in any state of the broadcast it shows.
+        return None, False
     if broadcast_status in ("cancelled",):
         return SkipReason.CANCELLED, False
     if broadcast_status is not None and broadcast_status != "sending":
         return None, True  # paused (or not started): it waits, out of the claim index
     if kind == Delivery.Kind.REPLY:
         return None, False
-    if kind == Delivery.Kind.NOTICE and to_operator:
-        return None, False  # a test send to an operator's own phone
     if subscriber_status is None:
         return SkipReason.ERASED, False
     if subscriber_status == "unreachable":

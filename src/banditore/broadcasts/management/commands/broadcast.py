@@ -30,6 +30,16 @@ EXPORT_HEADER = [
 ]  # fmt: skip
 
 
+def _params(pairs: list[str]) -> dict[str, str]:
+    params = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise CommandError(_("--param takes NAME=VALUE, e.g. 1=Viabilità: %s") % pair)
+        params[name.strip()] = value
+    return params
+
+
 class Command(BaseCommand):
     help = "The press office's broadcasts: compose, approve, schedule, send, follow, export."
 
@@ -50,6 +60,16 @@ class Command(BaseCommand):
             p.add_argument("--priority", choices=list(PRIORITIES), default="normal")
             p.add_argument("--org", help="the comune's slug (needed only if there are several)")
             p.add_argument("--channel", type=int, help="channel id (default: the comune's first)")
+            p.add_argument(
+                "--template", help="NAME or NAME:LANGUAGE (default: the channel's default)"
+            )
+            p.add_argument(
+                "--param",
+                action="append",
+                default=[],
+                metavar="NAME=VALUE",
+                help="a template placeholder's value, e.g. 1=Viabilità (repeatable)",
+            )
 
         content(command("create", "Write a draft.", with_id=False), required=True)
         command("submit", "Ask for approval (approved at once where nobody else must).")
@@ -93,10 +113,13 @@ class Command(BaseCommand):
             raise CommandError(_("No broadcast %d.") % broadcast_id)
         return broadcast
 
-    def _create(self, *, text, title, topic, priority, org, channel, **_o) -> Broadcast:
+    def _create(
+        self, *, text, title, topic, priority, org, channel, template, param, **_o
+    ) -> Broadcast:
         return lifecycle.create(
             organization(org), self.actor, text=text, title=title, topics=topic,
-            priority=PRIORITIES[priority], channel=channel,
+            priority=PRIORITIES[priority], channel=channel, template=template,
+            template_params=_params(param),
         )  # fmt: skip
 
     def _said(self, broadcast: Broadcast) -> None:
