@@ -152,3 +152,28 @@ def test_another_comunes_broadcast_is_invisible(comune, other_comune, api, api_f
         assert response.status_code == 404, action
     assert api.patch(f"/api/broadcasts/{theirs['id']}", {"text": "x"}).status_code == 404
     assert Broadcast.objects.get(pk=theirs["id"]).status == "draft"
+
+
+def test_a_template_and_its_parameters_over_the_api(comune, api):
+    from banditore.channels.models import MessageTemplate
+
+    MessageTemplate.objects.create(
+        channel=comune.channels.get(), name="evento", language="it", category="UTILITY",
+        status="APPROVED", components=[{"type": "BODY", "text": "{{1}} il {{2}}"}],
+    )  # fmt: skip
+    bad = api.post(
+        "/api/broadcasts", {"text": "x", "template": "evento", "template_params": ["a\nb", "c"]}
+    )
+    error = bad.json()["error"]
+    assert bad.status_code == 422 and error["code"] == "template_params"
+    assert "line break" in error["message_en"] and "a capo" in error["message"]
+    made = _create(
+        api, {"text": "Concerto", "template": "evento", "template_params": ["Concerto", "sabato"]}
+    )
+    assert made["template"] == "evento:it" and made["template_params"] == {
+        "1": "Concerto",
+        "2": "sabato",
+    }
+    assert made["preview"]["body"] == "Concerto il sabato"
+    back = api.patch(f"/api/broadcasts/{made['id']}", {"template": "", "template_params": {}})
+    assert back.json()["template"] is None

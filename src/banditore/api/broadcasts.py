@@ -19,7 +19,7 @@ from banditore.api import testkeys
 from banditore.api.errors import ApiError
 from banditore.api.keys import need
 from banditore.api.models import TestBroadcast
-from banditore.broadcasts import attachments, cost, lifecycle
+from banditore.broadcasts import attachments, cost, lifecycle, templating
 from banditore.broadcasts import progress as live
 from banditore.broadcasts.models import Broadcast, Priority
 
@@ -32,7 +32,11 @@ TEXT_MAX = 900
 BAD_INPUT = {
     "empty_text", "text_too_long", "bad_priority", "unknown_topic", "no_channel", "bad_field",
     "naive_time", "in_the_past", "no_numbers", "invalid_number", "too_many_numbers",
+    "unknown_template", "template_params", "template_too_long", "template_header",
+    "template_not_synced",
 }  # fmt: skip
+# A template's parameters: by placeholder name ({"1": "…"} or {"titolo": "…"}) or in order.
+TemplateParams = dict[str, str] | list[str]
 OUTCOME_FIELDS = [
     "phone",
     "status",
@@ -55,6 +59,9 @@ class BroadcastIn(Strict):
     topics: list[str] = Field(default_factory=list, max_length=100)
     priority: Literal["normal", "urgent", "emergency"] = "normal"
     channel: int | None = None
+    # "name" or "name:language" of one of the channel's templates; none = its default.
+    template: str | None = Field(None, max_length=530)
+    template_params: TemplateParams | None = Field(None, max_length=20)
 
 
 class BroadcastPatch(Strict):
@@ -62,6 +69,19 @@ class BroadcastPatch(Strict):
     title: str | None = Field(None, max_length=200)
     topics: list[str] | None = Field(None, max_length=100)
     priority: Literal["normal", "urgent", "emergency"] | None = None
+    # "" goes back to the channel's default template.
+    template: str | None = Field(None, max_length=530)
+    template_params: TemplateParams | None = Field(None, max_length=20)
+
+
+class PreviewOut(Schema):
+    """What a phone shows: outside the citizen's window the template, inside it the text."""
+
+    template: str | None
+    header: str
+    body: str
+    footer: str
+    free_text: str
 
 
 class ScheduleIn(Strict):
@@ -94,6 +114,11 @@ class BroadcastOut(Schema):
     test: bool
     dry_run: bool = False
     media: MediaOut | None = None
+    template: str | None = None
+    template_params: dict[str, str] = {}
+    preview: PreviewOut | None = None
+    # Why it is paused when nobody chose to (its template changed at WhatsApp).
+    paused_reason: str = ""
 
 
 class FailureOut(Schema):
@@ -172,6 +197,12 @@ def _out(broadcast: Broadcast, *, dry_run: bool = False) -> dict:
         "test": TestBroadcast.objects.filter(broadcast_id=broadcast.pk).exists(),
         "dry_run": dry_run,
         "media": attachments.describe(broadcast),
+        "template": f"{broadcast.template.name}:{broadcast.template.language}"
+        if broadcast.template_id
+        else None,
+        "template_params": broadcast.template_params or {},
+        "preview": templating.preview(broadcast),
+        "paused_reason": broadcast.paused_reason,
     }
 
 
@@ -268,6 +299,8 @@ def create(request, data: BroadcastIn):
         topics=_topics(key, data.topics),
         priority=PRIORITIES[data.priority],
         channel=channel,
+        template=data.template,
+        template_params=data.template_params,
     )
     if key.is_test:
         TestBroadcast.objects.create(broadcast=broadcast, api_key=key)

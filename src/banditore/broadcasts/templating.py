@@ -234,10 +234,9 @@ def preview(broadcast: Broadcast) -> dict:
     shape = shape_of(template) if template else None
     values = values_for(broadcast, shape)
     if shape is None:
-        body = _("Notizie dal %(comune)s:\n\n%(text)s") % {
-            "comune": broadcast.organization.name,
-            "text": values.get("2", flatten(broadcast.text)),
-        }
+        # The shipped default template's body (sandbox and demo), in its own language.
+        comune, text = broadcast.organization.name, values.get("2", flatten(broadcast.text))
+        body = f"Notizie dal {comune}:\n\n{text}"
         header = footer = ""
     else:
         body = substitute(shape.body, values)

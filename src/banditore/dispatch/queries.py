@@ -94,8 +94,9 @@ ORDER BY d.id LIMIT %s
 # the subscriber still active (a reply goes to whoever wrote, subscribed or not: the goodbye
 # after CANCELLAMI is one; a notice to no subscriber is a test send to an operator's phone),
 # the broadcast still sending (a test notice shows a broadcast in any state), and the lease
-# still ours under this epoch. An opt-out or a cancel committed a moment ago is final. Whether it goes free is recorded now, in the claim,
-# so that the messaging limit's count (window.business_sends_24h) knows the rows in flight.
+# still ours under this epoch. An opt-out or a cancel committed a moment ago is final.
+# Whether it goes free is recorded now, in the claim, so that the messaging limit's count
+# (window.business_sends_24h) knows the rows in flight.
 CLAIM = """
 UPDATE broadcasts_delivery SET status = 'sending', claimed_by = %s, fence = %s, free = {free}
 WHERE id IN ({ids}) AND status = 'queued'
