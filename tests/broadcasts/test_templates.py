@@ -353,3 +353,25 @@ def test_another_accounts_webhook_touches_nothing(comune, sending):
     sending.refresh_from_db()
     assert sending.status == "sending"
     assert MessageTemplate.objects.get(name="banditore_notizia").category == "UTILITY"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sync_reads_metas_messaging_limit_into_the_channel():
+    async def scenario():
+        tier = {"numbers": [{"phone_number_id": PHONE_ID, "messaging_limit_tier": "TIER_2K"}]}
+        async with running_sandbox(**tier) as sb:
+
+            def sync():
+                org = make_comune(base_url=sb.url)
+                template_sync.sync(channel_of(org))
+                return channel_of(org).config.get("messaging_limit")
+
+            assert await sync_to_async(sync)() == 2000
+            assert (
+                await sync_to_async(
+                    lambda: AuditEvent.objects.filter(action="channel.messaging_limit").count()
+                )()
+                == 1
+            )
+
+    run(scenario)

@@ -180,13 +180,18 @@ class SyncedTemplate:
 
 
 class TemplateSource(Protocol):
-    """A kind whose business-initiated messages must be pre-approved templates."""
+    """A kind whose business-initiated messages must be pre-approved templates, within a
+    provider's limit of recipients per day."""
 
     def account(self, config: BaseModel) -> str:
         """The account templates belong to (WhatsApp: the WABA id)."""
 
     def fetch(self, config: BaseModel) -> list[SyncedTemplate]:
         """Every template of the account, from the provider's API. Raises TemplateSyncError."""
+
+    def messaging_limit(self, config: BaseModel) -> tuple[bool, int | None]:
+        """(known, unique recipients per rolling 24 h or None for unlimited), from the
+        provider. Raises TemplateSyncError."""
 
 
 class TemplateSyncError(Exception):

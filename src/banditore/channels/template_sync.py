@@ -27,15 +27,32 @@ def source_of(channel: Channel):
 
 
 def sync(channel: Channel) -> dict[str, int]:
-    """Fetch every template of the channel's account and bring our copy in line.
-    Returns counts (added, changed, gone). Raises TemplateSyncError."""
+    """Fetch every template of the channel's account and bring our copy in line, and the
+    account's messaging limit. Returns counts (added, changed, gone). Raises
+    TemplateSyncError."""
     source = source_of(channel)
     if source is None:
         return {"added": 0, "changed": 0, "gone": 0}
     config = registry.of(channel).config.model_validate(channel.config)
     fetched = source.fetch(config)
+    known, limit = source.messaging_limit(config)
     with transaction.atomic():
+        if known:
+            _set_limit(channel, limit)
         return _merge(channel, fetched)
+
+
+def _set_limit(channel: Channel, limit: int | None) -> None:
+    """The provider's messaging limit is the truth: the dispatcher obeys it (its tier gate
+    reads the setting again every few seconds) and the estimate shows it."""
+    current = Channel.objects.select_for_update().get(pk=channel.pk)
+    if current.config.get("messaging_limit") == limit:
+        return
+    before = current.config.get("messaging_limit")
+    current.config = {**current.config, "messaging_limit": limit}
+    current.save(update_fields=["config"])
+    channel.config = current.config
+    audit(channel.organization, "channel.messaging_limit", str(channel), before=before, now=limit)
 
 
 def _merge(channel: Channel, fetched: list[SyncedTemplate]) -> dict[str, int]:

@@ -1,5 +1,6 @@
-"""WhatsApp's message templates: listed from the Graph API (`GET /{waba-id}/message_templates`,
-reference §6.1), page after page.
+"""WhatsApp's message templates, listed from the Graph API (`GET /{waba-id}/message_templates`,
+reference §6.1) page after page, and the account's messaging limit (`GET /{phone-number-id}
+?fields=whatsapp_business_manager_messaging_limit`, reference §5.3).
 
 A management call made a few times an hour, from the worker's periodic task or the CLI, so it
 is plain synchronous urllib: nothing here is on the send path.
@@ -20,6 +21,17 @@ PAGE_SIZE = 100
 # verification); a paging loop that goes on past this is a broken cursor.
 MAX_PAGES = 100
 TIMEOUT = 20
+# Meta's tiers as unique recipients per rolling 24 h; unlimited is None. TIER_50 and TIER_1K
+# are legacy values that may still appear.
+TIERS = {
+    "TIER_50": 50,
+    "TIER_250": 250,
+    "TIER_1K": 1000,
+    "TIER_2K": 2000,
+    "TIER_10K": 10_000,
+    "TIER_100K": 100_000,
+    "TIER_UNLIMITED": None,
+}
 
 
 class WhatsAppTemplates:
@@ -44,6 +56,16 @@ class WhatsAppTemplates:
             if not url:
                 return found
         raise TemplateSyncError(f"more than {MAX_PAGES} pages of templates: paging looks broken")
+
+    def messaging_limit(self, config: WhatsAppConfig) -> tuple[bool, int | None]:
+        """(known, limit): Meta's messaging limit for the number's portfolio; known is False
+        when Meta's answer names no tier we know (the setting is then left alone)."""
+        base = f"{config.base_url.rstrip('/')}/{config.api_version}/{config.phone_number_id}"
+        data = _get(f"{base}?fields=whatsapp_business_manager_messaging_limit", config.access_token)
+        tier = str(data.get("whatsapp_business_manager_messaging_limit") or "").upper()
+        if tier not in TIERS:
+            return False, None
+        return True, TIERS[tier]
 
 
 def _get(url: str, token: str) -> dict:
