@@ -1,9 +1,11 @@
-"""The lanes under load: replies and emergencies while a 50,000-recipient broadcast drains.
+"""The lanes under load: replies and emergencies while a 100,000-recipient broadcast drains.
 
 Real processes on PostgreSQL (a database of its own, created here and dropped at the end):
 the sandbox (cap 1,000 msg/s, 100 ms latency), `banditore receive` (the webhooks) and one
-`banditore worker`. A 50,000-recipient newsletter drains at the channel's cap of 1,000 msg/s;
-during the drain:
+`banditore worker`. A 100,000-recipient newsletter drains at the channel's cap of 1,000 msg/s
+(about 100 s); well into the drain, once 40% of it is out (so the claim cursors, the
+outbox's index and the webhook backlog are those of a drain in full swing, not of its first
+seconds), five citizens write, then the emergency is sent, near half-way:
 
 - conversation_reply_seconds: a new citizen writes ISCRIVIMI; seconds from the web app
   storing the sandbox's inbound webhook (the event's received_at: the sandbox queues its
@@ -14,9 +16,20 @@ during the drain:
   status webhooks pile up there the inbound one waits behind them before anyone sees it.
 - emergency_first_message_seconds: seconds from `broadcast send --priority emergency`
   returning to its first message reaching the sandbox; target < 1 s. The emergency goes to
-  the 100 followers of "Protezione civile", the first subscribers by id.
+  the 100 followers of "Protezione civile", the first subscribers by id. The figure says how
+  many messages the sandbox had accepted (the newsletter's, but for a welcome or two)
+  when the emergency was sent and when its first message arrived
+  (`newsletter_accepted_before`, `newsletter_accepted_at_first`); it fails unless both fall
+  within the drain, from 10% to 90% of it.
 - drain_all_read_seconds: after the newsletter, seconds from its last send until every one
-  of its deliveries is `read`; target < 120 s.
+  of its 100,000 deliveries is `read`; target < 120 s, kept for the full 100,000 (no subset):
+  it is the webhook side's own figure. The drain makes 300,000 status webhooks in ~100 s,
+  3,000/s through the sandbox's sender, the receiver and the worker's processing, on the
+  same two cores that drain; what they can't take during the drain waits in the sandbox's
+  queue and counts here (`unread` says how many were still unread at the end). At 50,000 the
+  backlog was half as long. The bench waits one minute past the target for the reads and
+  the welcomes (which wait in the same queue), then reports them as they stand, so a run
+  takes about five minutes however slow the webhooks are.
 
 DATABASE_URL's server is used (default postgres://postgres@127.0.0.1:5432); only its host,
 port and user: the database is bench_lanes_<pid>. Prints one JSON object per figure.
@@ -30,6 +43,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -51,10 +65,13 @@ os.environ["DATABASE_URL"] = DB_URL
 os.environ.setdefault("BANDITORE_VAR_DIR", TMP)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "banditore.settings")
 
-N = int(os.environ.get("BENCH_LANES_RECIPIENTS", 50_000))
+N = int(os.environ.get("BENCH_LANES_RECIPIENTS", 100_000))
 CAP = 1000
 FOLLOWERS = 100
 SAMPLES = 5
+# The citizens write, and the emergency follows, once this share of the newsletter is out.
+UNDER_WAY = 0.4
+ALL_READ_TARGET = 120
 
 # Meta posts webhooks with many connections at once; the sandbox's default of 8 would make
 # its own sender the bottleneck at 3,000 status webhooks/s.
@@ -155,6 +172,8 @@ def main() -> int:
 
 
 def run() -> int:
+    import datetime
+
     import django
 
     django.setup()
@@ -174,8 +193,14 @@ def run() -> int:
     sandbox_port, web_port = free_port(), free_port()
     sandbox_url, web_url = f"http://127.0.0.1:{sandbox_port}", f"http://127.0.0.1:{web_port}"
 
+    midnight = datetime.time(0, 0)
     org = Organization.objects.create(
-        name="Comune di Bench", slug="bench", contacts="URP 800 000 000"
+        name="Comune di Bench",
+        slug="bench",
+        contacts="URP 800 000 000",
+        # No quiet hours: a normal newsletter must drain whatever the time of the run.
+        send_window_start=midnight,
+        send_window_end=midnight,
     )
     topics = [
         Topic.objects.create(organization=org, slug=slug, name=name, position=i)
@@ -223,9 +248,28 @@ def run() -> int:
         def messages(to: str) -> list[dict]:
             return http_json("GET", f"{sandbox_url}/_sandbox/messages?to={to.replace('+', '%2B')}")
 
+        # What the sandbox has sent and still holds, every 10 s on stderr: the webhook queue
+        # explains the welcomes' `from_inbound_call` and the all-read figure.
+        watching = threading.Event()
+
+        def watch():
+            began = time.monotonic()
+            while not watching.wait(10):
+                with contextlib.suppress(OSError, ValueError):
+                    now = http_json("GET", f"{sandbox_url}/_sandbox/stats")
+                    log(
+                        f"t={time.monotonic() - began:.0f}s"
+                        f" accepted={now.get('messages_accepted', 0)}"
+                        f" webhooks delivered={now.get('webhooks_delivered', 0)}"
+                        f" queued={now.get('webhook_queue')} load={os.getloadavg()[0]:.2f}"
+                    )
+
+        threading.Thread(target=watch, daemon=True).start()
         call_command("broadcast", "send", "--text", "Notiziario settimanale", stdout=io.StringIO())
         newsletter = Broadcast.objects.latest("id")
-        wait_for(lambda: accepted() >= 5000, 120, "the drain to be under way", every=0.2)
+        wait_for(
+            lambda: accepted() >= N * UNDER_WAY, N / CAP * 3 + 60, "the drain to be under way", 0.2
+        )
         log(f"drain under way: {accepted()} accepted")
 
         def stats() -> dict:
@@ -271,9 +315,30 @@ def run() -> int:
 
         wait_for(emergency_seen, 60, "the first emergency message", every=0.01)
         emergency = time.time() - sent_at
-        log(f"emergency first message after {emergency:.3f} s (accepted {before} before)")
+        at_first = accepted()
+        log(f"emergency first message after {emergency:.3f} s (accepted {before} before, "
+            f"{at_first} then, of {N})")  # fmt: skip
 
-        wait_for(welcomes_seen, 300, "the welcomes")
+        pending = Delivery.objects.filter(broadcast=newsletter).exclude(
+            status__in=["sent", "delivered", "read", "failed", "skipped"]
+        )
+        wait_for(lambda: not pending.exists(), N / CAP * 4 + 120, "the newsletter to be sent", 0.5)
+        last_send = Delivery.objects.filter(broadcast=newsletter).aggregate(m=Max("sent_at"))["m"]
+        # The welcomes and the reads both wait in the sandbox's webhook queue; a minute past the
+        # all-read target the figures fail as they stand, and the run stays bounded.
+        give_up = last_send.timestamp() + ALL_READ_TARGET + 60
+        with contextlib.suppress(TimeoutError):
+            wait_for(welcomes_seen, give_up - time.time(), "the welcomes", every=0.2)
+        unread = Delivery.objects.filter(broadcast=newsletter).exclude(status="read")
+        try:
+            wait_for(lambda: not unread.exists(), give_up - time.time(), "all read", every=1)
+            all_read = time.time() - last_send.timestamp()
+        except TimeoutError:
+            all_read = float("inf")
+        still_unread = unread.count()
+        log(f"all read {all_read:.1f} s after the last send; unread {still_unread}")
+        failed = Delivery.objects.filter(broadcast=newsletter, status="failed").count()
+
         replies = []
         for sample in samples:
             event = (
@@ -282,40 +347,32 @@ def run() -> int:
                 .first()
             )
             stored = event.received_at.timestamp() if event else sample["called"]
+            seen = sample.get("seen")
             replies.append(
                 {
-                    "reply": sample["seen"] - stored,
-                    "from_inbound_call": sample["seen"] - sample["called"],
-                    "during_drain": sample["accepted_then"] < N,
+                    "reply": seen - stored if seen else None,
+                    "from_inbound_call": seen - sample["called"] if seen else None,
+                    "during_drain": sample["accepted_then"] < N if seen else None,
                     "sandbox_webhook_queue": sample["queue"],
                 }
             )
             log(f"reply: {replies[-1]}")
+        watching.set()
 
-        pending = Delivery.objects.filter(broadcast=newsletter).exclude(
-            status__in=["sent", "delivered", "read", "failed", "skipped"]
-        )
-        wait_for(lambda: not pending.exists(), N / CAP * 4 + 120, "the newsletter to be sent", 0.5)
-        last_send = Delivery.objects.filter(broadcast=newsletter).aggregate(m=Max("sent_at"))["m"]
-        unread = Delivery.objects.filter(broadcast=newsletter).exclude(status="read")
-        try:
-            wait_for(lambda: not unread.exists(), 600, "every delivery to be read", every=1)
-            all_read = time.time() - last_send.timestamp()
-        except TimeoutError:
-            all_read = float("inf")
-        log(f"all read {all_read:.1f} s after the last send; unread {unread.count()}")
-        failed = Delivery.objects.filter(broadcast=newsletter, status="failed").count()
+    def rounded(seconds):
+        return round(seconds, 3) if seconds is not None else None
 
-    worst = max(r["reply"] for r in replies)
+    waits = [r["reply"] for r in replies]
+    worst = None if None in waits else max(waits)
     figures = [
         {
             "name": "conversation_reply_seconds",
-            "value": round(worst, 3),
+            "value": rounded(worst),
             "unit": "s",
             "target": 2,
-            "pass": worst < 2,
-            "samples": [round(r["reply"], 3) for r in replies],
-            "from_inbound_call": [round(r["from_inbound_call"], 3) for r in replies],
+            "pass": worst is not None and worst < 2,
+            "samples": [rounded(w) for w in waits],
+            "from_inbound_call": [rounded(r["from_inbound_call"]) for r in replies],
             "during_drain": [r["during_drain"] for r in replies],
             "sandbox_webhook_queue": [r["sandbox_webhook_queue"] for r in replies],
         },
@@ -324,15 +381,19 @@ def run() -> int:
             "value": round(emergency, 3),
             "unit": "s",
             "target": 1,
-            "pass": emergency < 1,
+            "pass": emergency < 1 and before >= N * 0.1 and at_first <= N * 0.9,
+            "newsletter_accepted_before": before,
+            "newsletter_accepted_at_first": at_first,
+            "newsletter_size": N,
         },
         {
             "name": "drain_all_read_seconds",
             "value": round(all_read, 1) if all_read != float("inf") else None,
             "unit": "s",
-            "target": 120,
-            "pass": all_read < 120 and failed == 0,
+            "target": ALL_READ_TARGET,
+            "pass": all_read < ALL_READ_TARGET and failed == 0,
             "failed": failed,
+            "unread": still_unread,
         },
     ]
     load = os.getloadavg()[0]
