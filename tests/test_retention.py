@@ -62,7 +62,7 @@ def test_a_periodic_job_is_enqueued_once_per_period_by_many_workers(db):
     now = timezone.now()
     first = periodic.run_due(now)
     second = periodic.run_due(now)  # another worker ticking at the same moment
-    hourly = ["purge_task_results", "purge_idempotency_keys", "record_billable"]
+    hourly = ["purge_task_results", "purge_idempotency_keys", "record_billable", "sync_templates"]
     assert first == ["purge_expired", *hourly] and second == []
     assert periodic.run_due(now + timedelta(minutes=10)) == []
     assert periodic.run_due(now + timedelta(hours=23)) == hourly

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from banditore.broadcasts import attachments, cost, lifecycle
+from banditore.broadcasts import attachments, cost, lifecycle, templating
 from banditore.broadcasts.lifecycle import Actor, Refused
 from banditore.broadcasts.models import Broadcast, Delivery, Priority
 from banditore.broadcasts.progress import describe as describe_progress
@@ -243,6 +243,14 @@ class Command(BaseCommand):
     def do_status(self, *, broadcast_id, **_o):
         broadcast = self._broadcast(broadcast_id)
         self._said(broadcast)
+        if broadcast.paused_reason:
+            self.stdout.write(_("Paused because: %s") % broadcast.paused_reason)
+        template = templating.template_of(broadcast)
+        if template is not None:
+            self.stdout.write(
+                _("Template: %(template)s (%(category)s, %(status)s)")
+                % {"template": template, "category": template.category, "status": template.status}
+            )
         self.stdout.write(_("Recipients: %d") % broadcast.audience_size)
         now = progress(broadcast)
         for status, count in now.counts.items():
