@@ -10,7 +10,10 @@ person in charge, each its own process.
 - pordenone_9000_cap80_seconds: seconds from `broadcast send` returning to the sandbox
   accepting the 9,000th message; target <= 120 s (the cap alone needs 112.5 s).
 - pordenone_9000_cap80_ratio: 112.5 s ÷ that time, how close the drain runs to the cap
-  (1.0 = exactly at it); target >= 0.94.
+  (1.0 = exactly at it); target >= 0.94. "Returning" is the CLI process exiting, a few
+  tenths of a second after its rows are queued, and the worker may start in between: a
+  ratio a hair above 1.0 is that head start, not a send above the cap (the sandbox, which
+  enforces the cap, would have answered 130429).
 
 Both figures also require that the sandbox answered no 130429 (throughput exceeded: sending
 faster than the cap is not a way to pass) and that each of the 9,000 numbers received
