@@ -14,6 +14,7 @@ from banditore.channels.models import Channel
 from banditore.subscribers.models import ConsentEvent, Subscriber
 from tests import processes
 from tests.e2e.conftest import Phone
+from tests.factories import subscribe
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,17 +35,25 @@ def test_a_citizen_subscribes_gets_news_and_leaves(comune, running):
     carla.wait_for_message("Non riceverai più messaggi")
     assert Subscriber.objects.get(phone=carla.number).status == "unsubscribed"
 
+    # Dora signed up at the URP desk: she never wrote, so only the template reaches her.
+    dora = Phone(running, "+393331110005")
+    subscribe(comune, dora.number)
+
     out = io.StringIO()
     call_command(
         "broadcast", "send", "--text", "Giovedì mercato in piazza XX Settembre", stdout=out
     )
     broadcast = Broadcast.objects.get()
-    assert "2 iscritti" in out.getvalue()
+    assert "3 iscritti" in out.getvalue()
+    message = dora.wait_for_message("Giovedì mercato")
+    assert message["type"] == "template" and "Comune di Pordenone" in message["text"]
 
     for phone in (anna, bruno):
         message = phone.wait_for_message("Giovedì mercato")
-        assert message["type"] == "template"
-        assert "Comune di Pordenone" in message["text"]
+        # They wrote minutes ago: inside their 24-hour window the news goes as free text,
+        # which costs the comune nothing, not as the paid template.
+        assert message["type"] == "text"
+        assert message.get("pricing", {}).get("billable") is False
     assert not [m for m in carla.received() if "mercato" in (m.get("text") or "")]
 
     # Receipts flow back: every delivery ends up read (the sandbox reads them all).
@@ -57,7 +66,7 @@ def test_a_citizen_subscribes_gets_news_and_leaves(comune, running):
 
     out = io.StringIO()
     call_command("broadcast", "status", str(broadcast.pk), stdout=out)
-    assert re.search(r"letto +2\n", out.getvalue())  # 'read', in Italian first
+    assert re.search(r"letto +3\n", out.getvalue())  # 'read', in Italian first
 
 
 def test_the_pointer_answers_other_messages_once(comune, running):
