@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from procs import log
+
 TMP = tempfile.mkdtemp(prefix="banditore-bench-")
 os.environ.setdefault("BANDITORE_VAR_DIR", TMP)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "banditore.settings")
@@ -50,10 +52,6 @@ latency_ms = {latency}
 mps = {mps}
 throughput_burst_seconds = 1.0
 """
-
-
-def log(*args):
-    print(*args, file=sys.stderr, flush=True)
 
 
 @contextlib.contextmanager

@@ -40,7 +40,6 @@ import io
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -49,7 +48,9 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import procs
 import psycopg
+from procs import free_port, http_json, log, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 TMP = tempfile.mkdtemp(prefix="banditore-bench-lanes-")
@@ -85,38 +86,6 @@ concurrency = 64
 """
 
 
-def log(*args):
-    print(*args, file=sys.stderr, flush=True)
-
-
-def http_json(method: str, url: str, body: dict | None = None):
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        url, data=data, method=method, headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(check, timeout: float, what: str, every: float = 0.02):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(every)
-
-
 def create_database() -> None:
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{DB_NAME}"')
@@ -127,35 +96,8 @@ def drop_database() -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
 
 
-@contextlib.contextmanager
 def process(argv: list[str], ready_port: int | None = None):
-    env = {**os.environ, "DATABASE_URL": DB_URL}
-    # Their output goes to stderr: stdout carries only the figures.
-    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=sys.stderr, stderr=subprocess.DEVNULL)
-    try:
-        if ready_port is not None:
-            import socket
-
-            def up():
-                if proc.poll() is not None:
-                    raise RuntimeError(f"{argv[:4]} exited with {proc.returncode}")
-                with (
-                    contextlib.suppress(OSError),
-                    socket.create_connection(("127.0.0.1", ready_port), 0.2),
-                ):
-                    return True
-                return False
-
-            wait_for(up, 60, f"port {ready_port}", every=0.1)
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    return procs.process(argv, ready_port, env={**os.environ, "DATABASE_URL": DB_URL})
 
 
 def main() -> int:

@@ -31,13 +31,13 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
+
+from procs import free_port, http_json, log, pinned, process, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 TMP = tempfile.mkdtemp(prefix="banditore-bench-pordenone-")
@@ -57,71 +57,6 @@ latency_ms = 100
 mps = 80
 throughput_burst_seconds = 1.0
 """
-
-
-def log(*args):
-    print(*args, file=sys.stderr, flush=True)
-
-
-def http_json(method: str, url: str, body: dict | None = None):
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        url, data=data, method=method, headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(check, timeout: float, what: str, every: float = 0.02):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(every)
-
-
-def pinned(argv: list[str], cpu: int) -> list[str]:
-    if shutil.which("taskset") and (os.cpu_count() or 1) > 1:
-        return ["taskset", "-c", str(cpu), *argv]
-    return argv
-
-
-@contextlib.contextmanager
-def process(argv: list[str], ready_port: int | None = None):
-    # Their output goes to stderr: stdout carries only the figures.
-    proc = subprocess.Popen(argv, cwd=ROOT, stdout=sys.stderr, stderr=subprocess.DEVNULL)
-    try:
-        if ready_port is not None:
-
-            def up():
-                if proc.poll() is not None:
-                    raise RuntimeError(f"{argv[:6]} exited with {proc.returncode}")
-                with (
-                    contextlib.suppress(OSError),
-                    socket.create_connection(("127.0.0.1", ready_port), 0.2),
-                ):
-                    return True
-                return False
-
-            wait_for(up, 60, f"port {ready_port}", every=0.1)
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 def cli(*args: str) -> str:

@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from procs import log
+
 TMP = tempfile.mkdtemp(prefix="banditore-bench-schedule-")
 os.environ["BANDITORE_VAR_DIR"] = TMP
 os.environ.pop("DATABASE_URL", None)  # a database of its own, whatever the caller uses
@@ -38,10 +40,6 @@ ROOT = Path(__file__).resolve().parent.parent
 RUNS = 3
 AHEAD = 3.0
 TARGET = 5.0
-
-
-def log(*args):
-    print(*args, file=sys.stderr, flush=True)
 
 
 def start(argv: list[str], ready: str) -> tuple[subprocess.Popen, str]:

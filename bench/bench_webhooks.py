@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from procs import free_port, log, pinned
+
 TMP = tempfile.mkdtemp(prefix="banditore-bench-webhooks-")
 PG = os.environ.get("PG_TEST_URL", "postgres://postgres@127.0.0.1:5432/banditore")
 BENCH_DB = "banditore_bench_webhooks"
@@ -73,10 +75,6 @@ end
 """
 
 
-def log(*args):
-    print(*args, file=sys.stderr, flush=True)
-
-
 def load() -> float:
     return round(os.getloadavg()[0], 2)
 
@@ -119,10 +117,6 @@ def setup_channel() -> Channel:
     return Channel.objects.create(organization=org, name="WhatsApp", config=dict(SANDBOX))
 
 
-def pinned(argv: list[str], cpus: str) -> list[str]:
-    return ["taskset", "-c", cpus, *argv] if shutil.which("taskset") else argv
-
-
 def wait_port(port: int, proc, timeout=20) -> None:
     import socket
 
@@ -136,14 +130,6 @@ def wait_port(port: int, proc, timeout=20) -> None:
         except OSError:
             time.sleep(0.1)
     raise SystemExit(f"nothing on port {port}")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def posts(channel: Channel, server: str, seconds: int = 10, count: int = 60000) -> dict:

@@ -9,11 +9,10 @@ from asgiref.sync import sync_to_async
 
 from banditore.broadcasts import attachments, lifecycle
 from banditore.broadcasts.media import BroadcastMedia
-from banditore.broadcasts.models import Delivery
 from banditore.channels import template_sync
-from banditore.dispatch.dispatcher import Dispatcher
 from tests.broadcasts.conftest import CLI, draft
-from tests.dispatch.test_pump import until
+from tests.broadcasts.test_templates import approved_template
+from tests.dispatch.test_pump import drain_all
 from tests.factories import channel_of, make_comune, subscribe
 from tests.sandbox.harness import running_sandbox
 
@@ -27,17 +26,11 @@ INSIDE = "+393331110009"
 def test_a_flyer_is_uploaded_once_and_reaches_everyone():
     async def scenario():
         async with running_sandbox() as sb:
-            created = await sb.request(
-                "POST", f"/v23.0/{WABA}/message_templates",
-                json={"name": "volantino", "language": "it", "category": "UTILITY",
-                      "components": [{"type": "HEADER", "format": "IMAGE"},
-                                     {"type": "BODY", "text": "{{1}}: {{2}}"}]},
-            )  # fmt: skip
-            assert created.status == 200, created.json
-            await sb.control(
-                "POST", "templates/status",
-                {"name": "volantino", "language": "it", "status": "APPROVED"},
-            )  # fmt: skip
+            await approved_template(
+                sb,
+                "volantino",
+                [{"type": "HEADER", "format": "IMAGE"}, {"type": "BODY", "text": "{{1}}: {{2}}"}],
+            )
             await sb.inbound(INSIDE, "ciao")  # this citizen's window is open
 
             def prepare():
@@ -56,17 +49,7 @@ def test_a_flyer_is_uploaded_once_and_reaches_everyone():
                 return lifecycle.send(b, CLI)
 
             await sync_to_async(prepare)()
-            stop = asyncio.Event()
-            task = asyncio.create_task(Dispatcher("d1").run(stop))
-            try:
-                await until(
-                    lambda: not Delivery.objects.filter(status__in=["queued", "sending"]).exists(),
-                    20,
-                    "the flyer's send",
-                )
-            finally:
-                stop.set()
-                await task
+            await drain_all(20, "the flyer's send")
             media_id = await sync_to_async(lambda: BroadcastMedia.objects.get().provider_id)()
             assert media_id
             uploads = list(sb.sandbox.state.media._items.values())

@@ -125,6 +125,21 @@ def test_an_attachment_needs_a_template_that_shows_it(comune):
 # -- What goes on the wire: the sandbox validates templates as Meta does.
 
 
+async def approved_template(sb, name: str, components: list, **extra) -> None:
+    """A template created in the sandbox's business account and approved, as Meta's review
+    would."""
+    created = await sb.request(
+        "POST",
+        f"/v23.0/{WABA}/message_templates",
+        json={"name": name, "language": "it", "category": "UTILITY", "components": components,
+              **extra},
+    )  # fmt: skip
+    assert created.status == 200, created.json
+    await sb.control(
+        "POST", "templates/status", {"name": name, "language": "it", "status": "APPROVED"}
+    )
+
+
 @pytest.mark.django_db(transaction=True)
 def test_rendered_templates_are_accepted_by_the_sandbox():
     async def scenario():
@@ -140,17 +155,8 @@ def test_rendered_templates_are_accepted_by_the_sandbox():
                 ("volantino", [{"type": "HEADER", "format": "IMAGE"},
                                {"type": "BODY", "text": "Leggi: {{1}}"}]),
             ]:  # fmt: skip
-                created = await sb.request(
-                    "POST", f"/v23.0/{WABA}/message_templates",
-                    json={"name": name, "language": "it", "category": "UTILITY",
-                          "parameter_format": "named" if name == "evento" else "positional",
-                          "components": components},
-                )  # fmt: skip
-                assert created.status == 200, created.json
-                await sb.control(
-                    "POST", "templates/status",
-                    {"name": name, "language": "it", "status": "APPROVED"},
-                )  # fmt: skip
+                fmt = "named" if name == "evento" else "positional"
+                await approved_template(sb, name, components, parameter_format=fmt)
             form = aiohttp.FormData()
             form.add_field("messaging_product", "whatsapp")
             form.add_field("type", "image/png")

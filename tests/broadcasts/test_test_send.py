@@ -12,9 +12,8 @@ from banditore.broadcasts.models import Delivery
 from banditore.channels.base import Outgoing
 from banditore.channels.whatsapp.transport import WhatsAppTransport
 from banditore.core.models import AuditEvent
-from banditore.dispatch.dispatcher import Dispatcher
 from tests.broadcasts.conftest import EDITOR, draft, in_state
-from tests.dispatch.test_pump import until
+from tests.dispatch.test_pump import drain_all
 from tests.factories import make_comune
 from tests.sandbox.harness import running_sandbox
 
@@ -76,17 +75,7 @@ def test_the_test_reaches_the_phone():
             org = await sync_to_async(make_comune)(base_url=sb.url)
             b = await sync_to_async(draft)(org)
             await sync_to_async(lifecycle.test_send)(b, EDITOR, ["3339110001"])
-            stop = asyncio.Event()
-            task = asyncio.create_task(Dispatcher("d1").run(stop))
-            try:
-                await until(
-                    lambda: not Delivery.objects.filter(status__in=["queued", "sending"]).exists(),
-                    20,
-                    "the test send",
-                )
-            finally:
-                stop.set()
-                await task
+            await drain_all(20, "the test send")
             got = await sb.received("+393339110001")
             assert len(got) == 1 and "Mercato spostato" in str(got[0])
 

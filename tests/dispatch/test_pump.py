@@ -64,6 +64,15 @@ async def with_dispatcher(scenario, name="d1"):
         await task
 
 
+async def drain_all(timeout: float = 20, what: str = "the drain"):
+    """Run a dispatcher until no delivery is queued or in flight."""
+
+    def done():
+        return not Delivery.objects.filter(status__in=["queued", "sending"]).exists()
+
+    await with_dispatcher(lambda _d: until(done, timeout, what))
+
+
 def test_a_broadcast_reaches_everyone_once_and_each_attempt_is_a_send():
     async def scenario():
         async with running_sandbox() as sb:
