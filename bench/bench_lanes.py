@@ -15,7 +15,8 @@ seconds), five citizens write, then the emergency is sent, near half-way:
   webhook queue at that moment: the sandbox posts webhooks first in, first out, so while
   status webhooks pile up there the inbound one waits behind them before anyone sees it.
 - emergency_first_message_seconds: seconds from `broadcast send --priority emergency`
-  returning to its first message reaching the sandbox; target < 1 s. The emergency goes to
+  returning to its first message accepted by the sandbox (the worker's sent_at of it, on
+  the same clock; the sandbox is then checked for the message); target < 1 s. The emergency goes to
   the 100 followers of "Protezione civile", the first subscribers by id. The figure says how
   many messages the sandbox had accepted (the newsletter's, but for a welcome or two)
   when the emergency was sent and when its first message arrived
@@ -255,9 +256,20 @@ def run() -> int:
                     return True
             return False
 
-        wait_for(emergency_seen, 60, "the first emergency message", every=0.01)
-        emergency = time.time() - sent_at
+        # Timed by the worker's own record of the first send the sandbox accepted (sent_at,
+        # written once the 200 came back): polling the sandbox's message list, which holds
+        # the whole newsletter, for several numbers would itself take a good part of a
+        # second on a loaded machine. The sandbox is then checked for the message itself.
+        alert = Broadcast.objects.latest("id")
+        first_sent = alert.deliveries.filter(sent_at__isnull=False).order_by("sent_at")
+
+        def first_sent_at():
+            return first_sent.values_list("sent_at", flat=True).first()
+
+        emergency = wait_for(first_sent_at, 60, "the first emergency send", every=0.01)
+        emergency = emergency.timestamp() - sent_at
         at_first = accepted()
+        wait_for(emergency_seen, 60, "the first emergency message in the sandbox", every=0.05)
         log(f"emergency first message after {emergency:.3f} s (accepted {before} before, "
             f"{at_first} then, of {N})")  # fmt: skip
 
