@@ -6,10 +6,10 @@ the sandbox: only `base_url` differs.
 """
 
 import json
-import re
 
 import aiohttp
 
+from banditore.broadcasts.templating import flatten
 from banditore.channels.base import SendResult
 from banditore.channels.whatsapp.config import WhatsAppConfig
 from banditore.channels.whatsapp.errors import NETWORK_ERROR, GraphError, parse_graph_error
@@ -17,18 +17,14 @@ from banditore.channels.whatsapp.errors import NETWORK_ERROR, GraphError, parse_
 # Meta's message ids are ~60 characters; anything far longer is not one.
 WAMID_MAX = 128
 
-# A template's body parameter may not hold newlines, tabs or more than four spaces in a row
-# (reference §2.3), and the hydrated body must stay within 1,024 characters.
-_PARAM_BREAKS = re.compile(r"\s*[\r\n\t]+\s*")
-_PARAM_SPACES = re.compile(r" {4,}")
+# The hydrated body must stay within 1,024 characters (reference §2.3).
 TEMPLATE_PARAM_MAX = 900
 TEXT_MAX = 4096
 
 
 def template_param(text: str) -> str:
     """Make free text acceptable as a template parameter: one line, no runs of spaces."""
-    flat = _PARAM_SPACES.sub("   ", _PARAM_BREAKS.sub(" · ", text.strip()))
-    return flat[:TEMPLATE_PARAM_MAX]
+    return flatten(text)[:TEMPLATE_PARAM_MAX]
 
 
 def text_payload(to: str, body: str, *, preview_url: bool = True, callback: str = "") -> dict:
