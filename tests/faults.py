@@ -64,6 +64,7 @@ def sent_in_flight(broadcast: Broadcast, sandbox: "Sandbox", containing: str) ->
     """Recipients whose delivery is claimed and not written back although the sandbox already
     accepted their message: exactly the ones a takeover may send to a second time. (A row
     claimed but not sent yet is not in flight: it must reach its citizen once.)"""
+    sandbox.settle()
     return in_flight(broadcast) & set(sandbox.copies(containing))
 
 
@@ -90,6 +91,17 @@ class Sandbox:
 
     def accepted(self) -> int:
         return int(self.stats().get("messages_accepted", 0))
+
+    def settle(self, quiet: float = 0.5, timeout: float = 2.5) -> None:
+        """Wait until no message has been accepted for `quiet` seconds: requests a stopped or
+        killed sender put on the wire may still be on their way in on a busy machine."""
+        deadline = time.monotonic() + timeout
+        count = self.accepted()
+        while time.monotonic() < deadline:
+            time.sleep(quiet)
+            count, before = self.accepted(), count
+            if count == before:
+                return
 
     def throttled(self) -> int:
         return int(self.stats().get("errors_130429", 0))

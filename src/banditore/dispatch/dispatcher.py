@@ -76,10 +76,25 @@ class Database:
 
     def __init__(self, name: str):
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        self.guarded = None  # the raw connection the idle-transaction limit was set on
 
     async def __call__(self, fn, *args):
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, reconnecting, fn, *args)
+        return await loop.run_in_executor(self.executor, reconnecting, self.guard, fn, *args)
+
+    def guard(self, fn, *args):
+        """PostgreSQL: a transaction of this dispatcher left idle (the process stalled inside
+        it) is ended by the server after two leases, so its row locks never hold up the
+        worker that took the channel over. Ours last milliseconds; the fence keeps a stalled
+        owner from sending once it wakes, whatever became of its transaction."""
+        if connection.vendor == "postgresql":
+            connection.ensure_connection()
+            if self.guarded is not connection.connection:
+                limit = int(max(5.0, 2 * settings.DISPATCH_LEASE_SECONDS) * 1000)
+                with connection.cursor() as cur:
+                    cur.execute(f"SET idle_in_transaction_session_timeout = {limit}")
+                self.guarded = connection.connection
+        return fn(*args)
 
     def close(self):
         # A function, not connection.close: the proxy must resolve in the executor's thread.

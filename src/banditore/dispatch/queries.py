@@ -62,12 +62,16 @@ WHERE c.status = 'active' AND EXISTS (
 # flight), and the partial index delivery_inflight holds exactly it. The fence is left as it
 # was: the old owner's late write-back of a message it did send still lands, as long as
 # nobody has claimed the row again. A reap is not an attempt: attempts count sends.
+# Rows another transaction holds (a stalled owner's write-back) are left for the next
+# reap: waiting on them would stall this worker's lease renewals behind a process that sleeps.
 REAP = """
 UPDATE broadcasts_delivery SET status = 'queued', claimed_by = ''
-WHERE status = 'sending' AND NOT EXISTS (
-  SELECT 1 FROM channels_channel c
-  WHERE c.id = broadcasts_delivery.channel_id AND c.lease_epoch = broadcasts_delivery.fence
-    AND c.lease_expires_at >= %s)
+WHERE id IN (
+  SELECT d.id FROM broadcasts_delivery d
+  WHERE d.status = 'sending' AND NOT EXISTS (
+    SELECT 1 FROM channels_channel c
+    WHERE c.id = d.channel_id AND c.lease_epoch = d.fence AND c.lease_expires_at >= %s)
+  {skip_locked})
 """
 
 # -- name: candidates
@@ -86,8 +90,19 @@ LEFT JOIN subscribers_subscriber s ON s.id = d.subscriber_id
 LEFT JOIN broadcasts_broadcast b ON b.id = d.broadcast_id
 WHERE d.channel_id = %s AND d.status = 'queued' AND d.priority = %s AND d.id > %s
   AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= %s)
-ORDER BY d.id LIMIT %s
+ORDER BY d.id LIMIT %s {skip_locked}
 """
+
+# PostgreSQL: rows another claim holds in a transaction not yet committed are passed over,
+# not waited for. A worker stalled inside its claim (a paused VM) keeps its row locks until
+# the server ends its idle transaction; the new owner sends everything else meanwhile and
+# finds those rows again when the lane is rescanned. SQLite has one writer at a time anyway.
+SKIP_LOCKED = "FOR UPDATE OF d SKIP LOCKED"
+
+
+def _skip_locked() -> str:
+    return SKIP_LOCKED if connection.vendor == "postgresql" else ""
+
 
 # -- name: claim
 # The candidates that may go become ours, re-checked in the same statement: still queued,
@@ -220,7 +235,7 @@ def channels_with_work() -> list[tuple[int, str, datetime | None]]:
 
 def reap() -> int:
     with transaction.atomic(), connection.cursor() as cur:
-        cur.execute(REAP, [timezone.now()])
+        cur.execute(REAP.format(skip_locked=_skip_locked()), [timezone.now()])
         return cur.rowcount
 
 
@@ -275,7 +290,8 @@ def claim(
     now = timezone.now()
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute(
-            CANDIDATES, [window.open_after(now), channel_id, priority, after_id, now, limit]
+            CANDIDATES.format(skip_locked=_skip_locked()),
+            [window.open_after(now), channel_id, priority, after_id, now, limit],
         )
         candidates = cur.fetchall()
         if not candidates:
