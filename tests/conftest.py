@@ -27,6 +27,16 @@ def installation_language():
 
 
 @pytest.fixture
+def browser(tmp_path):
+    """A fresh headless Chromium (see tests/browser.py)."""
+    from tests.browser import start_browser
+
+    driver = start_browser(tmp_path / "profile")
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
 def comune(db):
     return make_comune()
 

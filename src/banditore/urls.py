@@ -6,6 +6,9 @@ from banditore.subscribers import views as subscriber_views
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("banditore.api.urls")),
+    path("console/", include("banditore.console.urls")),
+    # The language switch in every page's header (Django's set_language: a cookie).
+    path("lingua/", include("django.conf.urls.i18n")),
     path("dati/<str:token>", subscriber_views.data_export, name="data-export"),
     path("", include("banditore.public.urls")),
 ]

@@ -2,10 +2,10 @@
 
 from datetime import timedelta
 
-from django.test import Client
 from django.utils import timezone
 
 from banditore.subscribers.models import ConsentEvent, Subscriber
+from tests.public.conftest import english_client
 
 from .helpers import sign_up
 
@@ -33,7 +33,7 @@ def test_it_refuses_the_sixth_sign_up_from_one_address_in_an_hour(client, comune
 def test_it_counts_each_address_on_its_own(client, comune):
     fill_the_hour(client)
 
-    other = Client(headers={"Accept-Language": "en"}, REMOTE_ADDR="198.51.100.20")
+    other = english_client(REMOTE_ADDR="198.51.100.20")
     assert sign_up(other, phone=NUMBERS[5]).status_code == 302
 
 

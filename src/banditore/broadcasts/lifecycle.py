@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy
 from banditore.broadcasts import audience, templating
 from banditore.broadcasts.models import Broadcast, Delivery, Priority
 from banditore.channels.models import Channel, MessageTemplate
+from banditore.core import roles
 from banditore.core.models import audit
 from banditore.core.phone import InvalidNumber, to_e164
 from banditore.dispatch import queries
@@ -55,8 +56,10 @@ class Actor:
         return cls(
             label=user.get_username(),
             user=user,
-            may_send_emergency_alone=user.has_perm("broadcasts.send_emergency_alone"),
-            may_override_budget=user.has_perm("broadcasts.override_budget"),
+            may_send_emergency_alone=user.has_perm("broadcasts.send_emergency_alone")
+            or roles.can(user, roles.EMERGENCY_ALONE),
+            may_override_budget=user.has_perm("broadcasts.override_budget")
+            or roles.can(user, roles.OVER_BUDGET),
         )
 
 

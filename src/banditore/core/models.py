@@ -182,3 +182,31 @@ def audit(organization, action: str, target: str = "", *, actor=None, label: str
         target=target,
         data=data,
     )
+
+
+class Operator(models.Model):
+    """A member of a comune's staff and what the console lets them do there. One comune per
+    person: whoever works for two has two accounts, so nothing of one shows in the other."""
+
+    class Role(models.TextChoices):
+        EDITOR = "redattore", _("editor")
+        APPROVER = "approvatore", _("approver")
+        CIVIL_PROTECTION = "protezione_civile", _("civil protection")
+        ADMIN = "amministratore", _("administrator")
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="operator"
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="operators"
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    # What citizens wrote is personal data: only those who forward it to a desk read it.
+    reads_inbound = models.BooleanField(_("reads what citizens write"), default=False)
+
+    class Meta:
+        verbose_name = _("operator")
+        verbose_name_plural = _("operators")
+
+    def __str__(self) -> str:
+        return f"{self.user.get_username()} ({self.get_role_display()}, {self.organization})"
