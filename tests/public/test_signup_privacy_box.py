@@ -20,7 +20,9 @@ def test_it_summarises_the_errors_at_the_top_with_links_to_the_fields(client, co
     response = sign_up(client, phone="", privacy=None)
 
     html = response.content.decode()
-    summary = html[html.index('class="error-summary"') : html.index("<form")]
+    summary = html[
+        html.index('class="error-summary"') : html.index('<form method="post" action="/iscriviti"')
+    ]
     assert 'role="alert"' in summary
     assert 'href="#id_phone"' in summary
     assert 'href="#id_privacy"' in summary

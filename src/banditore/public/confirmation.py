@@ -101,7 +101,11 @@ def signup_message(code: str) -> str:
 
 def whatsapp_link(number: ChannelNumber, code: str) -> str:
     """A link that opens a chat with the comune with the sign-up message already typed."""
-    return f"https://wa.me/{number.digits}?text={quote(signup_message(code))}"
+    return whatsapp_link_for(number, signup_message(code))
+
+
+def whatsapp_link_for(number: ChannelNumber, text: str) -> str:
+    return f"https://wa.me/{number.digits}?text={quote(text)}"
 
 
 def qr_svg(url: str, title: str) -> str:

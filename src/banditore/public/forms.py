@@ -32,7 +32,13 @@ class SignupForm(forms.Form):
             "max_length": _("This is too long for a phone number."),
         },
         widget=forms.TextInput(
-            attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel", "spellcheck": "false"}
+            attrs={
+                "type": "tel",
+                "autocomplete": "tel",
+                "inputmode": "tel",
+                "spellcheck": "false",
+                "class": "form-control",
+            }
         ),
     )
     topics = forms.ModelMultipleChoiceField(
@@ -52,6 +58,7 @@ class SignupForm(forms.Form):
         queryset=None,
         required=False,
         empty_label=_("None (the whole comune)"),
+        widget=forms.Select(attrs={"class": "form-select"}),
         error_messages={"invalid_choice": _("Choose the area from the list.")},
     )
     name = forms.CharField(
@@ -59,7 +66,7 @@ class SignupForm(forms.Form):
         help_text=_("Only so the comune's staff can recognise your sign-up."),
         max_length=100,
         required=False,
-        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+        widget=forms.TextInput(attrs={"autocomplete": "name", "class": "form-control"}),
     )
     privacy = forms.BooleanField(
         # The label holds a link to the notice, so the template writes it.

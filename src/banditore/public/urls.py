@@ -4,17 +4,31 @@ under /c/<slug>/ always (a regional provider hosting many comuni links those).""
 from django.urls import path
 from django.views.generic import RedirectView
 
-from banditore.public import views
+from banditore.public import feeds, views
 
 app_name = "public"
 
-urlpatterns = [
-    path("iscriviti", views.signup, name="signup"),
-    path("iscriviti/<str:token>", views.signup_done, name="signup-done"),
-    path("privacy", views.privacy, name="privacy"),
-    path("c/<slug:slug>/iscriviti", views.signup, name="org-signup"),
-    path("c/<slug:slug>/iscriviti/<str:token>", views.signup_done, name="org-signup-done"),
-    path("c/<slug:slug>/privacy", views.privacy, name="org-privacy"),
+rss = feeds.ArchiveRss()
+atom = feeds.ArchiveAtom()
+
+# (route, view, name): mounted bare and under c/<slug>/ (the name prefixed with "org-").
+PAGES = [
+    ("", views.home, "home"),
+    ("iscriviti", views.signup, "signup"),
+    ("iscriviti/<str:token>", views.signup_done, "signup-done"),
+    ("iscriviti/<str:token>/stato", views.signup_status, "signup-status"),
+    ("privacy", views.privacy, "privacy"),
+    ("archivio/", views.archive_list, "archive"),
+    ("archivio/<int:pk>/", views.archive_message, "archive-message"),
+    ("archivio/rss/", rss, "archive-rss"),
+    ("archivio/atom/", atom, "archive-atom"),
+    ("archivio/argomento/<slug:topic>/rss/", rss, "archive-topic-rss"),
+    ("archivio/argomento/<slug:topic>/atom/", atom, "archive-topic-atom"),
+]
+
+urlpatterns = [path(route, view, name=name) for route, view, name in PAGES]
+urlpatterns += [
+    path(f"c/<slug:slug>/{route}", view, name=f"org-{name}") for route, view, name in PAGES
 ]
 
 

@@ -13,11 +13,12 @@ import hashlib
 import ipaddress
 import logging
 from datetime import timedelta
+from urllib.parse import urlencode
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
@@ -26,7 +27,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from banditore.core.models import Organization
-from banditore.public import confirmation
+from banditore.public import archive, confirmation
+from banditore.public.addresses import page_url, single_organization
 from banditore.public.confirmation import Ticket
 from banditore.public.forms import SignupForm
 from banditore.subscribers import privacy as subscriber_privacy
@@ -42,25 +44,13 @@ SIGNUPS_PER_IP_PER_HOUR = 5
 RATE_WINDOW = timedelta(hours=1)
 
 
-def page_url(name: str, slug: str | None, *args) -> str:
-    """The same page under the prefix the citizen came in by."""
-    if slug:
-        return reverse(f"public:org-{name}", args=[slug, *args])
-    return reverse(f"public:{name}", args=args)
-
-
-def _only_organization() -> Organization | None:
-    organizations = list(Organization.objects.order_by("id")[:2])
-    return organizations[0] if len(organizations) == 1 else None
-
-
 def _organization_or_chooser(
     request: HttpRequest, slug: str | None, page: str
 ) -> tuple[Organization | None, HttpResponse | None]:
     """The comune of the page; on a bare address of a many-comuni installation, a list."""
     if slug is not None:
         return get_object_or_404(Organization, slug=slug), None
-    if org := _only_organization():
+    if org := single_organization():
         return org, None
     organizations = Organization.objects.order_by("name")
     if not organizations.exists():
@@ -69,11 +59,16 @@ def _organization_or_chooser(
     return None, render(request, "public/choose.html", {"choices": choices})
 
 
-def _base_context(org: Organization, slug: str | None) -> dict:
+def _base_context(org: Organization, slug: str | None, current: str = "") -> dict:
     return {
         "org": org,
+        "org_slug": slug,
+        "nav_current": current,
+        "home_url": page_url("home", slug),
         "signup_url": page_url("signup", slug),
         "privacy_url": page_url("privacy", slug),
+        "archive_url": page_url("archive", slug),
+        "archive_feed_url": page_url("archive-rss", slug),
     }
 
 
@@ -111,7 +106,7 @@ def signup(request: HttpRequest, slug: str | None = None) -> HttpResponse:
     org, chooser = _organization_or_chooser(request, slug, "signup")
     if chooser:
         return chooser
-    context = _base_context(org, slug)
+    context = _base_context(org, slug, "signup")
     if request.method == "POST":
         ip = client_ip(request)
         if over_rate_limit(ip):
@@ -180,24 +175,34 @@ def _state(ticket: Ticket, subscriber: Subscriber | None) -> str:
     return "gone"
 
 
-@never_cache
-@require_GET
-def signup_done(request: HttpRequest, token: str, slug: str | None = None) -> HttpResponse:
+def _signup_of(token: str, slug: str | None):
+    """The comune, ticket and subscriber a confirmation token names; the ticket and the
+    subscriber are None when the link is not valid (the comune too if it can't be told)."""
     ticket = confirmation.read_token(token)
     if slug is not None:
         org = get_object_or_404(Organization, slug=slug)
     else:
-        org = _only_organization()
+        org = single_organization()
         if org is None and ticket and ticket.subscriber_id:
             found = Subscriber.objects.filter(pk=ticket.subscriber_id).first()
             org = found.organization if found else None
     subscriber = confirmation.subscriber_for(ticket, org) if ticket and org else None
     if org is None or ticket is None or (subscriber is None and not ticket.decoy_code):
+        return org, None, None
+    return org, ticket, subscriber
+
+
+@never_cache
+@require_GET
+def signup_done(request: HttpRequest, token: str, slug: str | None = None) -> HttpResponse:
+    org, ticket, subscriber = _signup_of(token, slug)
+    if ticket is None:
         context = _base_context(org, slug) if org else {}
         return render(request, "public/link_invalid.html", context, status=404)
 
     context = _base_context(org, slug)
     state = _state(ticket, subscriber)
+    context["status_url"] = page_url("signup-status", slug, token)
     code = ticket.decoy_code or (subscriber.confirmation_code if subscriber else "")
     number = confirmation.channel_number(org)
     context.update(
@@ -220,13 +225,103 @@ def signup_done(request: HttpRequest, token: str, slug: str | None = None) -> Ht
     return render(request, "public/signup_done.html", context)
 
 
+@never_cache
+@require_GET
+def signup_status(request: HttpRequest, token: str, slug: str | None = None) -> JsonResponse:
+    """What the confirmation page polls: only the state, which the page's owner already
+    sees (a decoy's stays pending, like a real sign-up nobody confirms)."""
+    org, ticket, subscriber = _signup_of(token, slug)
+    if ticket is None:
+        return JsonResponse({"state": "invalid"}, status=404)
+    return JsonResponse({"state": _state(ticket, subscriber)})
+
+
+@require_GET
+def home(request: HttpRequest, slug: str | None = None) -> HttpResponse:
+    org, chooser = _organization_or_chooser(request, slug, "home")
+    if chooser:
+        return chooser
+    context = _base_context(org, slug, "home")
+    number = confirmation.channel_number(org)
+    context.update(
+        number=number,
+        topics=org.topics.all(),
+        latest=list(archive.published(org)[:3]),
+    )
+    if number:
+        link = confirmation.whatsapp_link_for(number, confirmation.SIGNUP_KEYWORD)
+        context.update(
+            whatsapp_link=link,
+            qr=mark_safe(
+                confirmation.qr_svg(link, _("QR code that opens WhatsApp with the message"))
+            ),
+        )
+    return render(request, "public/home.html", context)
+
+
+@require_GET
+def archive_list(request: HttpRequest, slug: str | None = None) -> HttpResponse:
+    org, chooser = _organization_or_chooser(request, slug, "archive")
+    if chooser:
+        return chooser
+    query = archive.clean_query(request.GET.get("q", ""))
+    topic_slug = request.GET.get("argomento", "")
+    topic = archive.topic(org, topic_slug)
+    if topic_slug and topic is None:
+        raise Http404("no such topic")
+    found = archive.search(org, query, topic)
+    page = Paginator(found, archive.PAGE_SIZE).get_page(request.GET.get("pagina"))
+    context = _base_context(org, slug, "archive")
+    context.update(
+        query=query,
+        topic=topic,
+        topics=org.topics.all(),
+        page=page,
+        page_query=_keep(query=query, topic=topic),
+        rss_url=(
+            page_url("archive-topic-rss", slug, topic.slug)
+            if topic
+            else page_url("archive-rss", slug)
+        ),
+        atom_url=(
+            page_url("archive-topic-atom", slug, topic.slug)
+            if topic
+            else page_url("archive-atom", slug)
+        ),
+    )
+    return render(request, "public/archive.html", context)
+
+
+def _keep(query: str, topic) -> str:
+    """The search's own parameters, for the pagination's links to keep."""
+    params = {}
+    if query:
+        params["q"] = query
+    if topic:
+        params["argomento"] = topic.slug
+    return urlencode(params)
+
+
+@require_GET
+def archive_message(request: HttpRequest, pk: int, slug: str | None = None) -> HttpResponse:
+    org, chooser = _organization_or_chooser(request, slug, "archive")
+    if chooser:
+        return chooser
+    message = archive.message(org, pk)
+    if message is None:
+        raise Http404("not in the archive")
+    context = _base_context(org, slug, "archive")
+    context.update(message=message, heading=archive.title_of(message))
+    return render(request, "public/archive_message.html", context)
+
+
 @require_GET
 def privacy(request: HttpRequest, slug: str | None = None) -> HttpResponse:
     org, chooser = _organization_or_chooser(request, slug, "privacy")
     if chooser:
         return chooser
     html, sha256 = notice(org)
-    context = _base_context(org, slug)
+    context = _base_context(org, slug, "privacy")
     # Rendered by our template with autoescape on, so already safe.
     context.update(notice=mark_safe(html), notice_sha256=sha256)
     return render(request, "public/privacy.html", context)
