@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from banditore.channels.secrets import SecretsJSONField
 from banditore.core.models import Organization
 
 
@@ -25,8 +26,9 @@ class Channel(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.WHATSAPP)
     name = models.CharField(_("name"), max_length=100)
     # Kind-specific settings and credentials, validated by the kind's own model
-    # (see channels/whatsapp/config.py), as healthchecks keeps Channel.value.
-    config = models.JSONField(default=dict)
+    # (see channels/whatsapp/config.py), as healthchecks keeps Channel.value. Credentials
+    # are encrypted in the database and read back in clear (channels/secrets.py).
+    config = SecretsJSONField(default=dict)
     rate_per_second = models.PositiveIntegerField(
         _("messages per second"),
         default=80,
