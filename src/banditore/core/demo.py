@@ -7,11 +7,18 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from banditore.channels.models import Channel
-from banditore.core.models import Organization
+from banditore.core.models import Operator, Organization
 from banditore.subscribers.models import Topic
 
 DEMO_SLUG = "esempio"
 OPERATOR = "operatore"
+# One console account per role, so a newcomer sees what each may do.
+STAFF = [
+    ("redattore", Operator.Role.EDITOR),
+    ("approvatore", Operator.Role.APPROVER),
+    ("protezione-civile", Operator.Role.CIVIL_PROTECTION),
+    ("amministratore", Operator.Role.ADMIN),
+]
 TOPICS = [
     ("protezione-civile", "Protezione civile"),
     ("viabilita", "Viabilità"),
@@ -58,13 +65,35 @@ def ensure_demo(sandbox_url: str = "http://127.0.0.1:8650", rate: int = 80) -> t
     return channel, _operator_password()
 
 
-def _operator_password() -> str:
-    """The demo operator's password: made once, kept in ./var so it stays the same."""
-    path = settings.VAR_DIR / "operator_password"
+@transaction.atomic
+def ensure_staff() -> list[tuple[str, Operator.Role, str]]:
+    """The demo comune's console accounts, one per role: (username, role, password)."""
+    org = Organization.objects.get(slug=DEMO_SLUG)
+    User = get_user_model()
+    accounts = []
+    for username, role in STAFF:
+        password = _kept_password(f"staff_password_{username}")
+        user, _ = User.objects.get_or_create(username=username)
+        if not user.check_password(password):
+            user.set_password(password)
+            user.save(update_fields=["password"])
+        Operator.objects.update_or_create(user=user, defaults={"organization": org, "role": role})
+        accounts.append((username, role, password))
+    return accounts
+
+
+def _kept_password(name: str) -> str:
+    """A demo password: made once, kept in ./var so it stays the same across runs."""
+    path = settings.VAR_DIR / name
     if not path.exists():
         path.write_text(secrets.token_urlsafe(9))
         path.chmod(0o600)
-    password = path.read_text().strip()
+    return path.read_text().strip()
+
+
+def _operator_password() -> str:
+    """The demo operator's (the IT office's superuser, for the admin) password."""
+    password = _kept_password("operator_password")
     User = get_user_model()
     user, _ = User.objects.get_or_create(username=OPERATOR, defaults={"is_staff": True})
     if not user.check_password(password):

@@ -15,7 +15,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from banditore.core.demo import OPERATOR, ensure_demo
+from banditore.core.demo import OPERATOR, ensure_demo, ensure_staff
+from banditore.core.models import Operator
 
 
 def _wait_for_port(host: str, port: int, seconds: float = 20) -> bool:
@@ -42,6 +43,7 @@ class Command(BaseCommand):
         sandbox_url = f"http://127.0.0.1:{sandbox_port}"
         web_url = f"http://127.0.0.1:{web_port}"
         channel, password = ensure_demo(sandbox_url)
+        self.staff = ensure_staff()
         callback = f"http://127.0.0.1:{receive_port}/webhooks/whatsapp/{channel.pk}"
         me = [sys.executable, "-m", "banditore"]
         specs = [
@@ -89,6 +91,15 @@ class Command(BaseCommand):
                     self.stderr.write(f"{name} killed")
             self.stdout.write(_("Stopped."))
 
+    def staff_lines(self) -> str:
+        lines = []
+        for username, role, password in self.staff:
+            line = f"   {username:<18} {password:<14} {role.label}"
+            if role == Operator.Role.ADMIN:
+                line += "  " + _("(sets up the verification code at the first login)")
+            lines.append(line + "\n")
+        return "".join(lines)
+
     def banner(self, web_url, sandbox_url, callback, password):
         line = "=" * 72
         facts = {
@@ -102,7 +113,9 @@ class Command(BaseCommand):
         text = _(
             " Banditore is running (database: %(db)s)\n"
             "%(line)s\n"
-            " Operator console    %(web)s/admin/   user %(user)s  password %(password)s\n"
+            " Console             %(console)s   (user, password, role:)\n"
+            "%(staff)s"
+            " Admin (IT office)   %(web)s/admin/   user %(user)s  password %(password)s\n"
             " WhatsApp webhook    %(callback)s\n"
             " WhatsApp sandbox    %(sandbox)s/_sandbox/   (the citizens' phones)\n"
             "\n"
@@ -111,5 +124,10 @@ class Command(BaseCommand):
             "   .venv/bin/banditore broadcast status 1\n"
             "\n"
             " Ctrl-C stops everything."
-        ) % {**facts, "line": line}
+        ) % {
+            **facts,
+            "line": line,
+            "console": f"{settings.PUBLIC_URL}/console/",
+            "staff": self.staff_lines(),
+        }
         self.stdout.write(f"\n{line}\n{text}\n{line}\n")
