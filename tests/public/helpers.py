@@ -25,3 +25,18 @@ def signed_up_page(client, url: str = "/iscriviti", **overrides):
     response = sign_up(client, url, **overrides)
     assert response.status_code == 302, response.content.decode()[:2000]
     return client.get(response["Location"])
+
+
+def press(driver, element) -> None:
+    """Click as a person would, after bringing it on screen: Bootstrap Italia scrolls
+    smoothly, and selenium's own scroll would click where the element is not yet."""
+    driver.execute_script(
+        "arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", element
+    )
+    element.click()
+
+
+def send_the_form(driver) -> None:
+    from selenium.webdriver.common.by import By
+
+    press(driver, driver.find_element(By.CSS_SELECTOR, "form.signup-form button[type=submit]"))
