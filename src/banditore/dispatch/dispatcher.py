@@ -18,6 +18,7 @@ Safety under faults:
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import socket
 import time
@@ -69,6 +70,30 @@ def run(coro):
     except ImportError:
         return asyncio.run(coro)
     return uvloop.run(coro)
+
+
+class Fenced(Exception):
+    """A send given up at the last moment: the lease lapsed while it waited for a connection."""
+
+
+# The pump whose send this task is making: read by the connection hook below.
+sending_for: contextvars.ContextVar["ChannelPump"] = contextvars.ContextVar("sending_for")
+
+
+async def _last_look(_session, _ctx, _params) -> None:
+    """Runs once the request has its connection, right before its first byte is written.
+    A process stalled between the pump's check and this point (a paused VM) wakes up here,
+    and must not send what the new owner of the channel sends too."""
+    pump = sending_for.get(None)
+    if pump is not None and not pump.live():
+        raise Fenced
+
+
+def fenced_trace() -> aiohttp.TraceConfig:
+    trace = aiohttp.TraceConfig()
+    trace.on_connection_reuseconn.append(_last_look)
+    trace.on_connection_create_end.append(_last_look)
+    return trace
 
 
 class Database:
@@ -315,9 +340,15 @@ class ChannelPump:
                 self.breaker.probing = False
             self.unsent.append(d)
             return
+        sending_for.set(self)
         try:
             try:
                 result = await self.transport.send(d, self.transport.render(d))
+            except Fenced:
+                self.unsent.append(d)  # never on the wire: handed back like a claim unsent
+                if probe:
+                    self.breaker.probing = False
+                return
             except Exception as exc:
                 # A bug or a setting the HTTP library refuses: recorded, and the channel
                 # paused with the reason, rather than the delivery left in 'sending'.
@@ -429,7 +460,9 @@ class Dispatcher:
         self.slots = asyncio.Semaphore(self.concurrency)
         connector = aiohttp.TCPConnector(limit=self.concurrency, ttl_dns_cache=300)
         quiet = Quiet("dispatcher: tending leases")
-        async with aiohttp.ClientSession(connector=connector) as self.session:
+        async with aiohttp.ClientSession(
+            connector=connector, trace_configs=[fenced_trace()]
+        ) as self.session:
             try:
                 while not stop.is_set():
                     try:
