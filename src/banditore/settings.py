@@ -12,6 +12,8 @@ from pathlib import Path
 import dj_database_url
 from csp.constants import NONCE, NONE, SELF
 
+from banditore.core.keyfile import kept
+
 VAR_DIR = Path(os.environ.get("BANDITORE_VAR_DIR", "var")).resolve()
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
@@ -20,17 +22,7 @@ def _secret_key() -> str:
     """SECRET_KEY from the environment, else one generated once and kept in ./var."""
     if key := os.environ.get("SECRET_KEY"):
         return key
-    path = VAR_DIR / "secret_key"
-    if not path.exists():
-        # O_EXCL: two processes starting together must not write two different keys.
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w") as f:
-                f.write(secrets.token_urlsafe(50))
-    return path.read_text().strip()
+    return kept(VAR_DIR / "secret_key", lambda: secrets.token_urlsafe(50))
 
 
 def _flag(name: str) -> bool:

@@ -13,6 +13,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 
+from banditore.core.keyfile import kept
+
 # The config keys that are credentials, whatever the channel's kind.
 SECRET_KEYS = ("access_token", "app_secret", "verify_token")
 # Marks an encrypted value, so a row written before encryption still reads (and the data
@@ -23,17 +25,7 @@ PREFIX = "fernet:"
 def _keys() -> list[str]:
     if value := os.environ.get("BANDITORE_SECRETS_KEY", "").strip():
         return [k.strip() for k in value.split(",") if k.strip()]
-    path = settings.VAR_DIR / "secrets_key"
-    if not path.exists():
-        # O_EXCL: two processes starting together must not write two different keys.
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w") as f:
-                f.write(Fernet.generate_key().decode())
-    return [path.read_text().strip()]
+    return [kept(settings.VAR_DIR / "secrets_key", lambda: Fernet.generate_key().decode())]
 
 
 @functools.cache
