@@ -1,7 +1,7 @@
 """The press office's console, under /console/."""
 
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from banditore.console import views
 
@@ -17,4 +17,5 @@ urlpatterns = [
     ),
     path("esci/", auth_views.LogoutView.as_view(next_page="console:login"), name="logout"),
     path("", views.dashboard, name="dashboard"),
+    path("", include("banditore.console.urls_otp")),
 ]
