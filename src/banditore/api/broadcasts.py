@@ -30,7 +30,8 @@ NAMES = {value: name for name, value in PRIORITIES.items()}
 TEXT_MAX = 900
 # Refusals about what was asked rather than about the broadcast's state.
 BAD_INPUT = {
-    "empty_text", "text_too_long", "bad_priority", "unknown_topic", "no_channel", "bad_field",
+    "empty_text", "text_too_long", "bad_priority", "unknown_topic", "unknown_zone", "no_channel",
+    "bad_field",
     "naive_time", "in_the_past", "no_numbers", "invalid_number", "too_many_numbers",
     "unknown_template", "template_params", "template_too_long", "template_header",
     "template_not_synced",
@@ -57,6 +58,8 @@ class BroadcastIn(Strict):
     text: str = Field(min_length=1, max_length=TEXT_MAX)
     title: str = Field("", max_length=200)
     topics: list[str] = Field(default_factory=list, max_length=100)
+    # Zone slugs: only subscribers living in one of them (none: anywhere).
+    zones: list[str] = Field(default_factory=list, max_length=100)
     priority: Literal["normal", "urgent", "emergency"] = "normal"
     channel: int | None = None
     # "name" or "name:language" of one of the channel's templates; none = its default.
@@ -68,6 +71,7 @@ class BroadcastPatch(Strict):
     text: str | None = Field(None, min_length=1, max_length=TEXT_MAX)
     title: str | None = Field(None, max_length=200)
     topics: list[str] | None = Field(None, max_length=100)
+    zones: list[str] | None = Field(None, max_length=100)
     priority: Literal["normal", "urgent", "emergency"] | None = None
     # "" goes back to the channel's default template.
     template: str | None = Field(None, max_length=530)
@@ -104,6 +108,7 @@ class BroadcastOut(Schema):
     title: str
     text: str
     topics: list[str]
+    zones: list[str] = []
     priority: str
     channel: int
     created_at: datetime
@@ -187,6 +192,7 @@ def _out(broadcast: Broadcast, *, dry_run: bool = False) -> dict:
         "title": broadcast.title,
         "text": broadcast.text,
         "topics": sorted(t.slug for t in broadcast.topics.all()),
+        "zones": sorted(z.slug for z in broadcast.zones.all()),
         "priority": NAMES.get(broadcast.priority, str(broadcast.priority)),
         "channel": broadcast.channel_id,
         "created_at": broadcast.created_at,
@@ -274,7 +280,7 @@ def _transition(request, broadcast_id: int, action, scope="broadcasts:write", st
 def list_broadcasts(request, status: str | None = None, limit: int = 50, offset: int = 0):
     """Scope: `broadcasts:read`. At most 200 per page."""
     key = need(request, "broadcasts:read")
-    broadcasts = _visible(key).order_by("-id").prefetch_related("topics")
+    broadcasts = _visible(key).order_by("-id").prefetch_related("topics", "zones")
     if status:
         broadcasts = broadcasts.filter(status=status)
     limit, offset = max(1, min(limit, 200)), max(0, offset)
@@ -297,6 +303,7 @@ def create(request, data: BroadcastIn):
         text=data.text,
         title=data.title,
         topics=_topics(key, data.topics),
+        zones=data.zones,
         priority=PRIORITIES[data.priority],
         channel=channel,
         template=data.template,

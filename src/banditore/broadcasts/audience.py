@@ -1,30 +1,50 @@
 """Starting a broadcast: its audience becomes Delivery rows in one set-based statement."""
 
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from banditore.broadcasts.models import Broadcast, Delivery
 from banditore.core.models import audit
+from banditore.subscribers.models import Subscriber
+
+
+def reached(organization_id: int, topic_ids=(), zone_ids=()) -> QuerySet:
+    """The one rule of who a broadcast reaches: the comune's active subscribers; with
+    topics, those following at least one of them; with zones, those living in one of them.
+    The compose page's count, the cost estimate and the start below all ask this."""
+    subscribers = Subscriber.objects.filter(
+        organization_id=organization_id, status=Subscriber.Status.ACTIVE
+    )
+    if topic_ids:
+        follows = Subscriber.topics.through.objects.filter(topic_id__in=topic_ids)
+        subscribers = subscribers.filter(pk__in=follows.values("subscriber_id"))
+    if zone_ids:
+        subscribers = subscribers.filter(zone_id__in=zone_ids)
+    return subscribers
+
+
+def targeted(broadcast: Broadcast) -> QuerySet:
+    return reached(
+        broadcast.organization_id,
+        list(broadcast.topics.values_list("pk", flat=True)),
+        list(broadcast.zones.values_list("pk", flat=True)),
+    )
+
 
 # -- name: materialise-audience
 # One INSERT … SELECT: the database copies a million subscribers into the outbox without a
-# row ever travelling to Python. ON CONFLICT DO NOTHING (the unique broadcast+subscriber
-# constraint) makes a repeated start harmless. Only active subscribers; with topics, only
-# those following at least one of them.
+# row ever travelling to Python; `reached` is compiled into its WHERE. ON CONFLICT DO
+# NOTHING (the unique broadcast+subscriber constraint) makes a repeated start harmless.
 MATERIALISE = """
 INSERT INTO broadcasts_delivery
   (organization_id, channel_id, broadcast_id, subscriber_id, kind, recipient, text, priority,
    status, attempts, claimed_by, fence, error_title, skip_reason, created_at)
-SELECT s.organization_id, %(channel)s, %(broadcast)s, s.id, 'broadcast', s.phone, '',
-       %(priority)s, 'queued', 0, '', 0, '', '', %(now)s
+SELECT s.organization_id, %s, %s, s.id, 'broadcast', s.phone, '',
+       %s, 'queued', 0, '', 0, '', '', %s
 FROM subscribers_subscriber s
-WHERE s.organization_id = %(org)s AND s.status = 'active' {topic_filter}
+WHERE s.id IN ({reached})
 ON CONFLICT DO NOTHING
-"""
-TOPIC_FILTER = """
-  AND EXISTS (SELECT 1 FROM subscribers_subscriber_topics st
-              JOIN broadcasts_broadcast_topics bt ON bt.topic_id = st.topic_id
-              WHERE st.subscriber_id = s.id AND bt.broadcast_id = %(broadcast)s)
 """
 
 
@@ -43,17 +63,10 @@ def start(broadcast: Broadcast, *, actor=None, label: str = "system") -> int:
     ):
         raise NotStartable(f"broadcast {broadcast.pk} is {broadcast.status}")
     now = timezone.now()
-    has_topics = broadcast.topics.exists()
-    sql = MATERIALISE.format(topic_filter=TOPIC_FILTER if has_topics else "")
-    params = {
-        "channel": broadcast.channel_id,
-        "broadcast": broadcast.pk,
-        "priority": broadcast.priority,
-        "now": now,
-        "org": broadcast.organization_id,
-    }
+    reached_sql, reached_params = targeted(broadcast).values("pk").query.sql_with_params()
+    params = [broadcast.channel_id, broadcast.pk, broadcast.priority, now, *reached_params]
     with connection.cursor() as cur:
-        cur.execute(sql, params)
+        cur.execute(MATERIALISE.format(reached=reached_sql), params)
     size = broadcast.recipients.count()
     broadcast.status = Broadcast.Status.SENDING if size else Broadcast.Status.SENT
     broadcast.started_at = now

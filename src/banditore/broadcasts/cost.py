@@ -26,10 +26,9 @@ from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from banditore.broadcasts import window
+from banditore.broadcasts import audience, window
 from banditore.broadcasts.models import Broadcast, Delivery
 from banditore.broadcasts.window import BUSINESS_INITIATED
-from banditore.subscribers.models import Subscriber
 
 CATEGORIES = ("marketing", "utility", "authentication", "service")
 # The card's row for every country it doesn't list.
@@ -256,18 +255,9 @@ def _waiting_goes_free(now: datetime.datetime) -> Q:
 
 
 def audience_by_country(broadcast: Broadcast, at: datetime.datetime) -> dict[str, tuple[int, int]]:
-    """Who audience.start would queue now (audience.MATERIALISE's rule: the comune's active
-    subscribers; with topics, those following at least one), per country, and how many of
-    them wrote in the 24 hours before `at`."""
-    subscribers = Subscriber.objects.filter(
-        organization_id=broadcast.organization_id, status=Subscriber.Status.ACTIVE
-    )
-    if broadcast.topics.exists():
-        follows = Subscriber.topics.through.objects.filter(
-            topic_id__in=broadcast.topics.values("pk")
-        ).values("subscriber_id")
-        subscribers = subscribers.filter(pk__in=follows)
-    rows = _grouped(subscribers, "phone", window.goes_free(at, subscriber=""))
+    """Who audience.start would queue now, per country, and how many of them wrote in the
+    24 hours before `at`."""
+    rows = _grouped(audience.targeted(broadcast), "phone", window.goes_free(at, subscriber=""))
     return {country: n for (country,), n in _prefix_counts(rows).items()}
 
 

@@ -121,7 +121,10 @@ def _refuse_state(broadcast: Broadcast, action: str):
     if broadcast.started_at is not None and action == "update":
         raise Refused(
             "immutable",
-            _("Broadcast %(id)d has started: its text, title, topics and priority can't change.")
+            _(
+                "Broadcast %(id)d has started: "
+                "its text, title, topics, zones and priority can't change."
+            )
             % {"id": broadcast.pk},
         )
     raise Refused(
@@ -190,29 +193,36 @@ def _clean_priority(priority) -> int:
     return value
 
 
-def _resolve_topics(org, topics: Iterable) -> list:
-    """Topics as objects, slugs or ids, all of this comune's."""
-    wanted = list(topics or ())
+def _resolve_choices(choices, wanted: Iterable, code: str, message: str) -> list:
+    """Topics or zones as objects, slugs or ids, all of this comune's (`choices`)."""
     found, unknown = [], []
-    for topic in wanted:
-        if hasattr(topic, "pk"):
-            match = org.topics.filter(pk=topic.pk).first()
-        elif isinstance(topic, int):
-            match = org.topics.filter(pk=topic).first()
+    for item in list(wanted or ()):
+        if hasattr(item, "pk"):
+            match = choices.filter(pk=item.pk).first()
+        elif isinstance(item, int):
+            match = choices.filter(pk=item).first()
         else:
-            match = org.topics.filter(slug=str(topic)).first()
+            match = choices.filter(slug=str(item)).first()
         if match is None:
-            unknown.append(str(getattr(topic, "slug", topic)))
+            unknown.append(str(getattr(item, "slug", item)))
         elif match not in found:
             found.append(match)
     if unknown:
-        known = ", ".join(org.topics.order_by("position").values_list("slug", flat=True))
-        raise Refused(
-            "unknown_topic",
-            _("Unknown topic: %(unknown)s. Topics: %(known)s")
-            % {"unknown": ", ".join(sorted(unknown)), "known": known},
-        )
+        known = ", ".join(choices.order_by("position").values_list("slug", flat=True))
+        raise Refused(code, message % {"unknown": ", ".join(sorted(unknown)), "known": known})
     return found
+
+
+def _resolve_topics(org, topics: Iterable) -> list:
+    return _resolve_choices(
+        org.topics, topics, "unknown_topic", _("Unknown topic: %(unknown)s. Topics: %(known)s")
+    )
+
+
+def _resolve_zones(org, zones: Iterable) -> list:
+    return _resolve_choices(
+        org.zones, zones, "unknown_zone", _("Unknown zone: %(unknown)s. Zones: %(known)s")
+    )
 
 
 def _resolve_template(channel, template) -> MessageTemplate | None:
@@ -278,6 +288,7 @@ def create(
     text: str,
     title: str = "",
     topics=(),
+    zones=(),
     priority=Priority.NORMAL,
     channel=None,
     template=None,
@@ -303,6 +314,7 @@ def create(
         created_by_label=by.label,
     )
     broadcast.topics.set(_resolve_topics(org, topics))
+    broadcast.zones.set(_resolve_zones(org, zones))
     _check_template(broadcast)
     _record(broadcast, by, "created")
     return broadcast
@@ -310,8 +322,10 @@ def create(
 
 @transaction.atomic
 def update(broadcast: Broadcast, by: Actor, **changes) -> Broadcast:
-    """Text, title, topics, priority and template, while the broadcast is a draft."""
-    unknown = set(changes) - {"text", "title", "topics", "priority", "template", "template_params"}
+    """Text, title, topics, zones, priority and template, while the broadcast is a draft."""
+    unknown = set(changes) - {
+        "text", "title", "topics", "zones", "priority", "template", "template_params"
+    }  # fmt: skip
     if unknown:
         raise Refused(
             "bad_field", _("These can't be changed: %s.") % ", ".join(sorted(unknown))
@@ -336,13 +350,16 @@ def update(broadcast: Broadcast, by: Actor, **changes) -> Broadcast:
         fields.append("template_params")
     if {"text", "template", "template_params"} & set(changes):
         _check_template(broadcast)
-    topics = None
-    if "topics" in changes:
-        topics = _resolve_topics(broadcast.organization, changes["topics"])
+    org = broadcast.organization
+    # Both resolved before anything is saved: an unknown zone leaves the topics as they were.
+    topics = _resolve_topics(org, changes["topics"]) if "topics" in changes else None
+    zones = _resolve_zones(org, changes["zones"]) if "zones" in changes else None
     if fields:
         broadcast.save(update_fields=fields)
     if topics is not None:
         broadcast.topics.set(topics)
+    if zones is not None:
+        broadcast.zones.set(zones)
     _record(broadcast, by, "updated", fields=sorted(changes))
     return broadcast
 

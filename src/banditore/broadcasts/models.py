@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from banditore.channels.models import Channel, MessageTemplate
 from banditore.core.models import Organization
-from banditore.subscribers.models import Subscriber, Topic
+from banditore.subscribers.models import Subscriber, Topic, Zone
 
 
 class Priority(models.IntegerChoices):
@@ -50,6 +50,8 @@ class Broadcast(models.Model):
     title = models.CharField(_("title"), max_length=200, blank=True)
     text = models.TextField(_("text"))
     topics = models.ManyToManyField(Topic, blank=True, related_name="broadcasts")
+    # A frazione's news: only subscribers who said they live in one of these (none: anywhere).
+    zones = models.ManyToManyField(Zone, blank=True, related_name="broadcasts")
     priority = models.PositiveSmallIntegerField(
         choices=BROADCAST_PRIORITIES, default=Priority.NORMAL
     )
@@ -162,19 +164,32 @@ class ImmutableBroadcast(Exception):
         super().__init__(message)
 
 
-@receiver(m2m_changed, sender=Broadcast.topics.through)
-def _topics_frozen_once_started(sender, instance, action, reverse, pk_set, **kwargs):
-    if action not in ("pre_add", "pre_remove", "pre_clear"):
-        return
-    if not reverse:
-        affected = Broadcast.objects.filter(pk=instance.pk)
-    elif pk_set is not None:
-        affected = Broadcast.objects.filter(pk__in=pk_set)
-    else:
-        affected = Broadcast.objects.filter(topics=instance)
-    started = affected.filter(started_at__isnull=False).values_list("pk", flat=True).first()
-    if started is not None:
-        raise ImmutableBroadcast(started, ["topics"])
+def _audience_frozen_once_started(field: str):
+    """Topics and zones choose who is queued: once the audience exists they can't change."""
+
+    def check(sender, instance, action, reverse, pk_set, **kwargs):
+        if action not in ("pre_add", "pre_remove", "pre_clear"):
+            return
+        if not reverse:
+            affected = Broadcast.objects.filter(pk=instance.pk)
+        elif pk_set is not None:
+            affected = Broadcast.objects.filter(pk__in=pk_set)
+        else:
+            affected = Broadcast.objects.filter(**{field: instance})
+        started = affected.filter(started_at__isnull=False).values_list("pk", flat=True).first()
+        if started is not None:
+            raise ImmutableBroadcast(started, [field])
+
+    return check
+
+
+for _field in ("topics", "zones"):
+    m2m_changed.connect(
+        _audience_frozen_once_started(_field),
+        sender=getattr(Broadcast, _field).through,
+        weak=False,
+        dispatch_uid=f"broadcast-{_field}-frozen",
+    )
 
 
 @receiver(pre_delete, sender=Broadcast)

@@ -16,13 +16,13 @@ from django.views.decorators.http import require_POST
 
 from banditore.broadcasts import attachments, cost, lifecycle, templating
 from banditore.broadcasts import progress as live
+from banditore.broadcasts.audience import reached
 from banditore.broadcasts.models import Broadcast, Priority
 from banditore.channels.models import Channel
 from banditore.console.access import staff
 from banditore.console.formatting import whatsapp_html
 from banditore.console.forms import BroadcastForm, ScheduleForm, TestSendForm
 from banditore.core import roles
-from banditore.subscribers.models import Subscriber
 
 B = Broadcast.Status
 
@@ -54,6 +54,7 @@ def _save_content(request, form, broadcast: Broadcast | None) -> Broadcast:
         "text": data["text"],
         "title": data["title"],
         "topics": list(data["topics"]),
+        "zones": list(data["zones"]),
         "priority": data["priority"],
     }
     org, by = request.operator.organization, _actor(request)
@@ -84,6 +85,7 @@ def _compose(request, broadcast: Broadcast | None):
             "title": broadcast.title,
             "text": broadcast.text,
             "topics": list(broadcast.topics.all()),
+            "zones": list(broadcast.zones.all()),
             "priority": broadcast.priority,
         }
     form = BroadcastForm(org, request.POST or None, request.FILES or None, initial=initial)
@@ -124,24 +126,20 @@ def edit(request, pk: int):
     return _compose(request, broadcast)
 
 
-def _audience(org, topic_ids) -> int:
-    """Active subscribers a broadcast to these topics reaches (none: all), as
-    audience.start will queue them."""
-    subscribers = Subscriber.objects.filter(organization=org, status=Subscriber.Status.ACTIVE)
-    if topic_ids:
-        subscribers = subscribers.filter(topics__in=topic_ids).distinct()
-    return subscribers.count()
-
-
 def _preview_context(request, broadcast: Broadcast, form) -> dict:
     """What the phone shows for the text being typed: an unsaved copy of the broadcast
     through templating.preview, the function the API's preview is."""
     org = request.operator.organization
     source = request.POST if request.method == "POST" else None
     text = source.get("text", "") if source is not None else broadcast.text
-    topic_ids = [t for t in (source.getlist("topics") if source is not None else []) if t.isdigit()]
-    if source is None and broadcast.pk:
+    if source is not None:
+        topic_ids = [t for t in source.getlist("topics") if t.isdigit()]
+        zone_ids = [z for z in source.getlist("zones") if z.isdigit()]
+    elif broadcast.pk:
         topic_ids = list(broadcast.topics.values_list("pk", flat=True))
+        zone_ids = list(broadcast.zones.values_list("pk", flat=True))
+    else:
+        topic_ids = zone_ids = []
     shown = Broadcast(
         organization=org,
         channel=broadcast.channel,
@@ -151,7 +149,11 @@ def _preview_context(request, broadcast: Broadcast, form) -> dict:
         title=(source.get("title", "") if source is not None else broadcast.title) or "",
     )
     phone = templating.preview(shown) if shown.channel_id else None
-    audience = _audience(org, org.topics.filter(pk__in=topic_ids))
+    audience = reached(
+        org.pk,
+        org.topics.filter(pk__in=topic_ids).values("pk"),
+        org.zones.filter(pk__in=zone_ids).values("pk"),
+    ).count()
     rate = shown.channel.rate_per_second if shown.channel_id else 0
     return {
         "phone": phone,

@@ -26,6 +26,13 @@ class BroadcastForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text=_("None: every subscriber."),
     )
+    zones = forms.ModelMultipleChoiceField(
+        label=_("Zones"),
+        queryset=None,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None: wherever they live. With zones, only who said they live there."),
+    )
     priority = forms.TypedChoiceField(
         label=_("Priority"), choices=BROADCAST_PRIORITIES, coerce=int, initial=Priority.NORMAL
     )
@@ -38,6 +45,7 @@ class BroadcastForm(forms.Form):
     def __init__(self, org, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["topics"].queryset = org.topics.order_by("position", "name")
+        self.fields["zones"].queryset = org.zones.order_by("position", "name")
 
 
 class ScheduleForm(forms.Form):

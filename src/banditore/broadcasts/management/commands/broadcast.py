@@ -57,6 +57,7 @@ class Command(BaseCommand):
             p.add_argument("--text", required=required)
             p.add_argument("--title", default="")
             p.add_argument("--topic", action="append", default=[], help="topic slug (repeatable)")
+            p.add_argument("--zone", action="append", default=[], help="zone slug (repeatable)")
             p.add_argument("--priority", choices=list(PRIORITIES), default="normal")
             p.add_argument("--org", help="the comune's slug (needed only if there are several)")
             p.add_argument("--channel", type=int, help="channel id (default: the comune's first)")
@@ -114,10 +115,10 @@ class Command(BaseCommand):
         return broadcast
 
     def _create(
-        self, *, text, title, topic, priority, org, channel, template, param, **_o
+        self, *, text, title, topic, zone, priority, org, channel, template, param, **_o
     ) -> Broadcast:
         return lifecycle.create(
-            organization(org), self.actor, text=text, title=title, topics=topic,
+            organization(org), self.actor, text=text, title=title, topics=topic, zones=zone,
             priority=PRIORITIES[priority], channel=channel, template=template,
             template_params=_params(param),
         )  # fmt: skip
