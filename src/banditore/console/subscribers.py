@@ -4,8 +4,8 @@ and its status are never edited here."""
 
 import csv
 import secrets
-import shutil
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 from django.contrib import messages
@@ -19,21 +19,23 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from banditore.console.access import staff
+from banditore.console.models import PendingImport
 from banditore.console.staff_forms import ImportConfirm, ImportUpload, SubscriberFilter
 from banditore.core import roles
 from banditore.subscribers import exporter, importer, privacy
 from banditore.subscribers.models import ConsentEvent, Subscriber
 
 PER_PAGE = 50
-# Uploaded lists wait here between the dry run and the confirmation; the session holds the
-# token, so one operator can't apply another's file.
-IMPORTS_DIR = Path(tempfile.gettempdir()) / "banditore-console-imports"
+# Uploaded lists wait in the database (console.models.PendingImport) between the dry run and
+# the confirmation; the session holds their tokens, so one operator can't apply another's.
 SESSION_KEY = "console_imports"
+IMPORT_KEPT = timedelta(hours=24)
+MAX_IMPORT_BYTES = 20 * 2**20
 
 
-def page_of(request, queryset, per_page=PER_PAGE):
+def page_of(request, queryset, per_page=None):
     """The requested page, and the query string the page links keep (filters)."""
-    page = Paginator(queryset, per_page).get_page(request.GET.get("page"))
+    page = Paginator(queryset, per_page or PER_PAGE).get_page(request.GET.get("page"))
     kept = request.GET.copy()
     kept.pop("page", None)
     return page, kept.urlencode()
@@ -147,29 +149,35 @@ def export(request):
     return response
 
 
-def _stored(request, token: str) -> Path | None:
-    """The file uploaded under `token` by this session, for this comune."""
-    entry = request.session.get(SESSION_KEY, {}).get(token)
-    if not entry or entry["org"] != request.operator.organization.pk:
+def _stored(request, token: str) -> PendingImport | None:
+    """The file uploaded under `token` by this session's operator, for this comune."""
+    if token not in request.session.get(SESSION_KEY, []):
         return None
-    path = IMPORTS_DIR / token / entry["name"]
-    return path if path.is_file() else None
+    return PendingImport.objects.filter(
+        token=token,
+        organization=request.operator.organization,
+        uploaded_by=request.user,
+        created_at__gte=timezone.now() - IMPORT_KEPT,
+    ).first()
 
 
 def _forget(request, token: str) -> None:
-    shutil.rmtree(IMPORTS_DIR / token, ignore_errors=True)
-    stored = request.session.get(SESSION_KEY, {})
-    stored.pop(token, None)
-    request.session[SESSION_KEY] = stored
+    PendingImport.objects.filter(token=token).delete()
+    request.session[SESSION_KEY] = [t for t in request.session.get(SESSION_KEY, []) if t != token]
 
 
-def _plan(request, path: Path, entry: dict):
-    return importer.plan_import(
-        request.operator.organization,
-        path,
-        default_date=entry["consent_date"],
-        default_source=entry["consent_source"],
-    )
+def _plan(pending: PendingImport):
+    # The importer reads a path, and the proof of consent names the file: a private
+    # temporary folder on whichever machine handles this request, gone once read.
+    with tempfile.TemporaryDirectory(prefix="banditore-import-") as folder:
+        path = Path(folder) / pending.name
+        path.write_bytes(bytes(pending.content))
+        return importer.plan_import(
+            pending.organization,
+            path,
+            default_date=pending.consent_date,
+            default_source=pending.consent_source,
+        )
 
 
 @staff(roles.SUBSCRIBERS)
@@ -177,32 +185,34 @@ def _plan(request, path: Path, entry: dict):
 def import_upload(request):
     form = ImportUpload(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        token = secrets.token_urlsafe(16)
         upload = form.cleaned_data["file"]
-        # The proof of consent names the file: keep the name the operator's file had.
-        name = get_valid_filename(Path(upload.name).name) or "iscritti.csv"
-        folder = IMPORTS_DIR / token
-        folder.mkdir(parents=True, mode=0o700)
-        with (folder / name).open("wb") as out:
-            for chunk in upload.chunks():
-                out.write(chunk)
-        entry = {
-            "org": request.operator.organization.pk,
-            "name": name,
-            "consent_date": form.cleaned_data["consent_date"].strip(),
-            "consent_source": form.cleaned_data["consent_source"].strip(),
-        }
+        if upload.size > MAX_IMPORT_BYTES:
+            form.add_error(
+                "file", _("The file is larger than %d MB.") % (MAX_IMPORT_BYTES // 2**20)
+            )
+            return render(request, "console/subscribers/import.html", {"form": form})
+        # Uploads never confirmed are dropped here, as no periodic task knows of them.
+        PendingImport.objects.filter(created_at__lt=timezone.now() - IMPORT_KEPT).delete()
+        pending = PendingImport(
+            token=secrets.token_urlsafe(16),
+            organization=request.operator.organization,
+            uploaded_by=request.user,
+            name=get_valid_filename(Path(upload.name).name) or "iscritti.csv",
+            content=b"".join(upload.chunks()),
+            consent_date=form.cleaned_data["consent_date"].strip(),
+            consent_source=form.cleaned_data["consent_source"].strip(),
+        )
         try:
-            plan = _plan(request, folder / name, entry)
+            plan = _plan(pending)
         except importer.ImportFailed as exc:
-            shutil.rmtree(folder, ignore_errors=True)
             form.add_error(None, str(exc))
         else:
-            request.session[SESSION_KEY] = {**request.session.get(SESSION_KEY, {}), token: entry}
+            pending.save()
+            request.session[SESSION_KEY] = [*request.session.get(SESSION_KEY, []), pending.token]
             return render(
                 request,
                 "console/subscribers/import_plan.html",
-                _plan_context(plan, ImportConfirm(initial={"token": token})),
+                _plan_context(plan, ImportConfirm(initial={"token": pending.token})),
             )
     return render(request, "console/subscribers/import.html", {"form": form})
 
@@ -231,14 +241,13 @@ def import_apply(request):
     if not confirm.is_valid():
         raise Http404
     token = confirm.cleaned_data["token"]
-    path = _stored(request, token)
-    if path is None:
+    pending = _stored(request, token)
+    if pending is None:
         messages.error(request, _("That upload has expired: upload the file again."))
         return redirect("console:subscribers_import")
-    entry = request.session[SESSION_KEY][token]
     try:
         # Checked again: the database may have changed since the dry run.
-        plan = _plan(request, path, entry)
+        plan = _plan(pending)
     except importer.ImportFailed as exc:
         _forget(request, token)
         messages.error(request, str(exc))
