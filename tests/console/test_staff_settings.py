@@ -1,0 +1,181 @@
+"""The settings page: texts previewed and audited, sending rules checked, digest slots,
+channel credentials that can be replaced but never read back; and what citizens wrote,
+only for those who may read it."""
+
+import json
+from datetime import datetime, time
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from banditore.broadcasts.slots import DigestSlot
+from banditore.channels import secrets
+from banditore.console.staff_forms import OrganizationSettings
+from banditore.core.demo import SANDBOX
+from banditore.core.models import AuditEvent, Operator
+from banditore.webhooks.models import InboundMessage
+from tests.console.test_staff_subscribers import member
+from tests.factories import channel_of, subscribe
+
+R = Operator.Role
+
+
+@pytest.fixture
+def admin(comune):
+    return member(comune, "sindaca", R.ADMIN)[0]
+
+
+def settings_data(org, **changes):
+    """The settings form as the page would post it, unchanged but for `changes`."""
+    form = OrganizationSettings(instance=org)
+    data = {}
+    for name in form.fields:
+        value = form.initial.get(name)
+        if value is None or value is False:
+            continue  # an unticked box is not posted
+        if value is True:
+            data[name] = "on"
+        elif isinstance(value, time):
+            data[name] = f"{value:%H:%M}"
+        else:
+            data[name] = str(value)
+    return {**data, **changes}
+
+
+def raw_config(channel) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT config FROM channels_channel WHERE id = %s", [channel.pk])
+        value = cursor.fetchone()[0]
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def test_the_texts_are_saved_audited_and_previewed(comune, admin):
+    response = admin.post(
+        "/console/impostazioni/",
+        settings_data(comune, welcome_text="Benvenuti nel canale di {name}!"),
+    )
+    assert response.status_code == 302
+    comune.refresh_from_db()
+    assert comune.welcome_text == "Benvenuti nel canale di {name}!"
+    event = AuditEvent.objects.get(action="settings.changed")
+    assert event.data["fields"] == ["welcome_text"] and event.actor.username == "sindaca"
+    page = admin.get("/console/impostazioni/").content.decode()
+    preview = page.split('id="preview-welcome_text">', 1)[1].split("</p>", 1)[0]
+    assert preview == "Benvenuti nel canale di Comune di Pordenone!"
+
+
+def test_saving_nothing_new_audits_nothing(comune, admin):
+    admin.post("/console/impostazioni/", settings_data(comune))
+    assert not AuditEvent.objects.filter(action="settings.changed").exists()
+
+
+def test_a_window_ending_before_it_starts_is_refused(comune, admin):
+    before = (comune.send_window_start, comune.send_window_end)
+    response = admin.post(
+        "/console/impostazioni/",
+        settings_data(
+            comune,
+            send_window_start="20:00",
+            send_window_end="08:00",
+            goodbye_text="Arrivederci da {name}",
+        ),
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "The window must end after it starts." in page
+    # The preview shows what was typed, so the operator sees it before it is saved.
+    assert "Arrivederci da Comune di Pordenone" in page
+    comune.refresh_from_db()
+    assert (comune.send_window_start, comune.send_window_end) == before
+    assert not AuditEvent.objects.filter(action="settings.changed").exists()
+
+
+def test_credentials_are_write_only(comune, admin):
+    channel = channel_of(comune)
+    page = admin.get("/console/impostazioni/").content.decode()
+    for key in secrets.SECRET_KEYS:
+        assert SANDBOX[key] not in page
+    url = f"/console/impostazioni/canale/{channel.pk}/"
+    prefix = f"channel{channel.pk}"
+    response = admin.post(
+        url,
+        {f"{prefix}-access_token": "new-token-Noncello", f"{prefix}-app_secret": ""},
+    )
+    assert response.status_code == 302
+    channel.refresh_from_db()
+    assert channel.config["access_token"] == "new-token-Noncello"
+    # An empty field keeps what was there.
+    assert channel.config["app_secret"] == SANDBOX["app_secret"]
+    assert "new-token-Noncello" not in raw_config(channel)
+    event = AuditEvent.objects.get(action="channel.credentials_changed")
+    assert event.data == {"keys": ["access_token"]}
+    assert "new-token-Noncello" not in json.dumps(event.data)
+    page = admin.get("/console/impostazioni/").content.decode()
+    assert "new-token-Noncello" not in page and SANDBOX["app_secret"] not in page
+
+
+def test_empty_credentials_change_nothing(comune, admin):
+    channel = channel_of(comune)
+    admin.post(f"/console/impostazioni/canale/{channel.pk}/", {})
+    channel.refresh_from_db()
+    assert channel.config["access_token"] == SANDBOX["access_token"]
+    assert not AuditEvent.objects.filter(action="channel.credentials_changed").exists()
+
+
+def test_digest_slots_are_added_and_switched(comune, admin):
+    response = admin.post(
+        "/console/impostazioni/fasce/", {"name": "Giovedì", "weekday": 3, "time": "10:00"}
+    )
+    assert response.status_code == 302
+    slot = DigestSlot.objects.get(organization=comune)
+    assert (slot.name, slot.weekday, slot.active) == ("Giovedì", 3, True)
+    local = timezone.localtime(slot.next_run_at)
+    assert (local.weekday(), local.hour, local.minute) == (3, 10, 0)
+    assert AuditEvent.objects.filter(action="slot.created", target="Giovedì").exists()
+    admin.post(f"/console/impostazioni/fasce/{slot.pk}/")
+    slot.refresh_from_db()
+    assert not slot.active
+    assert AuditEvent.objects.get(action="slot.changed").data == {"active": False}
+    refused = admin.post("/console/impostazioni/fasce/", {"name": "", "weekday": 9, "time": "x"})
+    assert refused.status_code == 200 and DigestSlot.objects.count() == 1
+
+
+@pytest.mark.parametrize("role", [R.EDITOR, R.APPROVER, R.CIVIL_PROTECTION])
+def test_other_roles_get_no_settings(comune, role):
+    client, _ = member(comune, "qualcuno", role)
+    channel = channel_of(comune)
+    for url in ("/console/impostazioni/", "/console/utenti/", "/console/registro/"):
+        assert client.get(url).status_code == 403, url
+    prefix = f"channel{channel.pk}"
+    posted = client.post(
+        f"/console/impostazioni/canale/{channel.pk}/", {f"{prefix}-access_token": "x"}
+    )
+    assert posted.status_code == 403
+    channel.refresh_from_db()
+    assert channel.config["access_token"] == SANDBOX["access_token"]
+
+
+def inbound(org, text, n=1):
+    return InboundMessage.objects.create(
+        organization=org,
+        channel=channel_of(org),
+        subscriber=subscribe(org, f"+39333500000{n}"),
+        sender=f"+39333500000{n}",
+        wamid=f"wamid.{org.slug}.{n}",
+        type="text",
+        text=text,
+        sent_at=timezone.make_aware(datetime(2026, 3, 1, 9, 0)),
+        handling=InboundMessage.Handling.IGNORED,
+    )
+
+
+def test_inbound_needs_the_permission(comune):
+    inbound(comune, "Buca in via Mazzini")
+    without, _ = member(comune, "redattrice", R.EDITOR)
+    assert without.get("/console/messaggi-ricevuti/").status_code == 403
+    reader, _ = member(comune, "urp", R.EDITOR, reads_inbound=True)
+    page = reader.get("/console/messaggi-ricevuti/")
+    assert page.status_code == 200 and "Buca in via Mazzini" in page.content.decode()
+    admin, _ = member(comune, "sindaca", R.ADMIN)
+    assert "Buca in via Mazzini" in admin.get("/console/messaggi-ricevuti/").content.decode()
