@@ -15,12 +15,17 @@ OVER_BUDGET = "over_budget"  # send although the month's budget would be exceede
 SUBSCRIBERS = "subscribers"  # see, import, export and erase subscribers
 SETTINGS = "settings"  # channels, texts, rules, budget, users
 AUDIT = "audit"  # read the audit log
+# Read what citizens wrote (personal data): the amministratore, and whoever forwards it to
+# a desk (Operator.reads_inbound), whatever their role.
+INBOUND = "inbound"
 
 GRANTS: dict[str, frozenset[str]] = {
     R.EDITOR: frozenset({DRAFT}),
     R.APPROVER: frozenset({DRAFT, APPROVE, CONTROL, SUBSCRIBERS}),
     R.CIVIL_PROTECTION: frozenset({DRAFT, CONTROL, EMERGENCY_ALONE}),
-    R.ADMIN: frozenset({DRAFT, APPROVE, CONTROL, OVER_BUDGET, SUBSCRIBERS, SETTINGS, AUDIT}),
+    R.ADMIN: frozenset(
+        {DRAFT, APPROVE, CONTROL, OVER_BUDGET, SUBSCRIBERS, SETTINGS, AUDIT, INBOUND}
+    ),
 }
 
 
@@ -37,4 +42,8 @@ def operator_of(user) -> Operator | None:
 
 def can(user, what: str) -> bool:
     operator = operator_of(user)
-    return operator is not None and what in GRANTS.get(operator.role, frozenset())
+    if operator is None:
+        return False
+    if what == INBOUND and operator.reads_inbound:
+        return True
+    return what in GRANTS.get(operator.role, frozenset())
