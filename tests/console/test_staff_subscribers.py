@@ -184,6 +184,13 @@ def test_an_upload_older_than_a_day_expires_and_is_cleared(comune, approver):
     assert PendingImport.objects.count() == 1
 
 
+def test_a_file_too_large_is_refused(comune, approver, monkeypatch):
+    monkeypatch.setattr("banditore.console.subscribers.MAX_IMPORT_BYTES", 10)
+    response = upload(approver, CLEAN_CSV)
+    assert response.status_code == 200 and 'id="import-form"' in response.content.decode()
+    assert not PendingImport.objects.exists()
+
+
 def test_export_csv(comune, approver, people):
     response = approver.get("/console/iscritti/esporta.csv")
     text = b"".join(response.streaming_content).decode("utf-8-sig")

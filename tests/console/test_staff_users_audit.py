@@ -49,6 +49,16 @@ def test_a_user_is_added_with_the_password_rules(comune, admin):
     assert taken.status_code == 200 and User.objects.filter(username__iexact="urp").count() == 1
 
 
+def test_a_username_follows_the_accounts_rules(comune, admin):
+    client, _ = admin
+    response = client.post(
+        "/console/utenti/nuovo/",
+        {"username": "ufficio stampa/2", "role": R.EDITOR, "password": "Noncello-Cellina-2026"},
+    )
+    assert response.status_code == 200
+    assert not User.objects.filter(username="ufficio stampa/2").exists()
+
+
 def test_a_role_is_changed_and_audited(comune, admin):
     client, _ = admin
     _, editor = member(comune, "redattrice", R.EDITOR)

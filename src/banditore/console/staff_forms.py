@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -121,7 +122,6 @@ class OrganizationSettings(Styled, forms.ModelForm):
             "inbound_retention_days",
             "proof_retention_days",
             "privacy_notice_url",
-            "privacy_notice_version",
             "controller",
             "dpo_contact",
             "contacts",
@@ -175,7 +175,10 @@ class DigestSlotForm(Styled, forms.ModelForm):
 
 
 class NewOperator(Styled, forms.Form):
-    username = forms.CharField(label=_("Username"), max_length=150)
+    # create_user() checks nothing: the model's own rule for usernames is applied here.
+    username = forms.CharField(
+        label=_("Username"), max_length=150, validators=[UnicodeUsernameValidator()]
+    )
     email = forms.EmailField(label=_("E-mail"), required=False)
     role = forms.ChoiceField(label=_("Role"), choices=Operator.Role.choices)
     reads_inbound = forms.BooleanField(label=_("Reads what citizens write"), required=False)
