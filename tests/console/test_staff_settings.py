@@ -171,11 +171,15 @@ def inbound(org, text, n=1):
 
 
 def test_inbound_needs_the_permission(comune):
-    inbound(comune, "Buca in via Mazzini")
+    message = inbound(comune, "Buca in via Mazzini")
     without, _ = member(comune, "redattrice", R.EDITOR)
     assert without.get("/console/messaggi-ricevuti/").status_code == 403
     reader, _ = member(comune, "urp", R.EDITOR, reads_inbound=True)
     page = reader.get("/console/messaggi-ricevuti/")
     assert page.status_code == 200 and "Buca in via Mazzini" in page.content.decode()
+    # The subscriber's page is not theirs to open: no link to a 403.
+    detail = f'href="/console/iscritti/{message.subscriber_id}/"'
+    assert detail not in page.content.decode()
     admin, _ = member(comune, "sindaca", R.ADMIN)
-    assert "Buca in via Mazzini" in admin.get("/console/messaggi-ricevuti/").content.decode()
+    seen = admin.get("/console/messaggi-ricevuti/").content.decode()
+    assert "Buca in via Mazzini" in seen and detail in seen
