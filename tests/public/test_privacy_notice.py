@@ -6,7 +6,6 @@ from tests.factories import make_comune
 
 
 def test_it_shows_the_version_and_the_controller(client, comune):
-    comune.privacy_notice_version = "2026-02"
     comune.controller = "Comune di Pordenone, Corso Vittorio Emanuele II 64, PEC comune@pec.example"
     comune.dpo_contact = "rpd@comune.example"
     comune.save()
@@ -15,7 +14,7 @@ def test_it_shows_the_version_and_the_controller(client, comune):
 
     html = response.content.decode()
     assert response.status_code == 200
-    assert '<p class="version"><strong>Version 2026-02</strong></p>' in html
+    assert '<p class="version"><strong>Version 1</strong>, published on' in html
     assert "Corso Vittorio Emanuele II 64" in html
     assert "rpd@comune.example" in html
     assert escape(comune.legal_basis) in html
@@ -59,11 +58,14 @@ def test_it_lists_the_commands(client, comune):
 def test_it_is_there_for_each_comune_under_its_own_address(client, comune):
     other = make_comune(slug="udine")
     other.name = "Comune di Udine"
-    other.privacy_notice_version = "7"
+    other.save()
+    client.get("/c/udine/privacy")
+    other.dpo_contact = "rpd@udine.example"
     other.save()
 
     html = client.get("/c/udine/privacy").content.decode()
 
     assert "Comune di Udine" in html
-    assert "Version 7" in html
+    assert "<strong>Version 2</strong>" in html
+    assert "<strong>Version 1</strong>" in client.get("/c/pordenone/privacy").content.decode()
     assert client.get("/c/nowhere/privacy").status_code == 404

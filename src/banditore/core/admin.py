@@ -5,7 +5,7 @@ from banditore.core.models import AuditEvent, Operator, Organization
 
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "privacy_notice_version"]
+    list_display = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
 
 

@@ -44,9 +44,6 @@ class Organization(models.Model):
     )
     # Every PA publishes one per site (Legge 4/2004, AgID); the public pages link it.
     accessibility_declaration_url = models.URLField(_("accessibility declaration URL"), blank=True)
-    privacy_notice_version = models.CharField(
-        _("privacy notice version"), max_length=40, default="1"
-    )
     # Where the pointer sends citizens: URP toll-free number, online form, e-mail.
     contacts = models.TextField(_("citizen contact channels"), blank=True)
     welcome_text = models.TextField(_("welcome reply"), default=DEFAULT_WELCOME)
@@ -112,6 +109,14 @@ class Organization(models.Model):
         from banditore.subscribers.keywords import for_organization
 
         return for_organization(self)
+
+    @property
+    def privacy_notice_version(self) -> str:
+        """The privacy notice in force, as public/notices.py published it; before the first
+        is published, "1", the number it will get. Read from the table each time: a stale
+        copy of the comune must never put an old version into a consent event."""
+        latest = self.privacy_notices.order_by("-version").values_list("version", flat=True)
+        return str(latest.first() or 1)
 
     def render(self, template: str) -> str:
         """Fill a reply template with this comune's facts.

@@ -9,7 +9,6 @@ a middleware that trusts X-Forwarded-For from the proxy alone); otherwise every 
 shares the proxy's address, and with it the limit of sign-ups per hour.
 """
 
-import hashlib
 import ipaddress
 import logging
 from datetime import timedelta
@@ -18,7 +17,6 @@ from urllib.parse import urlencode
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
@@ -27,11 +25,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from banditore.core.models import Organization
-from banditore.public import archive, confirmation
+from banditore.public import archive, confirmation, notices
 from banditore.public.addresses import page_url, single_organization
 from banditore.public.confirmation import Ticket
 from banditore.public.forms import SignupForm
-from banditore.subscribers import privacy as subscriber_privacy
 from banditore.subscribers import service
 from banditore.subscribers.models import ConsentEvent, Subscriber
 
@@ -87,25 +84,13 @@ def over_rate_limit(ip: str | None) -> bool:
     return events.count() >= SIGNUPS_PER_IP_PER_HOUR
 
 
-def notice(org: Organization) -> tuple[str, str]:
-    """The privacy notice's text as shown, and its SHA-256, which the consent proof keeps."""
-    html = render_to_string("public/_notice.html", _notice_context(org))
-    return html, hashlib.sha256(html.encode()).hexdigest()
-
-
-def _notice_context(org: Organization) -> dict:
-    return {
-        "org": org,
-        "number": confirmation.channel_number(org),
-        "unsubscribed_grace_days": subscriber_privacy.UNSUBSCRIBED_GRACE.days,
-    }
-
-
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest, slug: str | None = None) -> HttpResponse:
     org, chooser = _organization_or_chooser(request, slug, "signup")
     if chooser:
         return chooser
+    # The box the citizen ticks names the version in force: publish a changed text first.
+    notices.current(org)
     context = _base_context(org, slug, "signup")
     if request.method == "POST":
         ip = client_ip(request)
@@ -133,7 +118,8 @@ def _sign_up(request, org: Organization, slug: str | None, form: SignupForm, ip)
             decoy_code=service.new_code(),
             last_digits=confirmation.last_digits(data["phone"]),
         )
-    _, notice_sha256 = notice(org)
+    # Published first, so the consent event's version is this text's.
+    in_force = notices.current(org)
     change = service.request_web_signup(
         org,
         data["phone"],
@@ -147,7 +133,7 @@ def _sign_up(request, org: Organization, slug: str | None, form: SignupForm, ip)
             "page": request.path,
             "privacy_box_ticked": True,
             "notice_url": page_url("privacy", slug),
-            "notice_sha256": notice_sha256,
+            "notice_sha256": in_force.sha256,
             "language": get_language(),
         },
     )
@@ -320,10 +306,26 @@ def privacy(request: HttpRequest, slug: str | None = None) -> HttpResponse:
     org, chooser = _organization_or_chooser(request, slug, "privacy")
     if chooser:
         return chooser
-    html, sha256 = notice(org)
+    in_force = notices.current(org)
+    shown = in_force
+    asked = request.GET.get("versione", "")
+    if asked and asked != str(in_force.version):
+        shown = get_object_or_404(
+            org.privacy_notices, version=int(asked) if asked.isdigit() else -1
+        )
+    if shown == in_force and get_language() != notices.BINDING_LANGUAGE:
+        text, text_language = notices.rendered(org), get_language()
+    else:
+        text, text_language = shown.html, notices.BINDING_LANGUAGE
     context = _base_context(org, slug, "privacy")
-    # Rendered by our template with autoescape on, so already safe.
-    context.update(notice=mark_safe(html), notice_sha256=sha256)
+    context.update(
+        # Rendered by our template with autoescape on, so already safe.
+        notice=mark_safe(text),
+        notice_language=text_language,
+        shown=shown,
+        in_force=in_force,
+        versions=org.privacy_notices.only("version", "published_at"),
+    )
     return render(request, "public/privacy.html", context)
 
 
