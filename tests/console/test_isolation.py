@@ -4,6 +4,7 @@ ids answers 404 to B's staff (or 403 where the role lacks the capability), and B
 exports, dashboard and chart carry none of A's numbers, titles or names."""
 
 import json
+import re
 from datetime import datetime
 
 import pytest
@@ -221,3 +222,22 @@ def test_console_staff_do_not_reach_the_django_admin(two):
     for role, client in b["clients"].items():
         response = client.get("/admin/subscribers/subscriber/")
         assert response.status_code == 302 and response.url.startswith("/admin/login/"), role
+
+
+def test_no_console_form_posts_a_number_or_a_status(two):
+    """A number and its status change only through the subscription services (the
+    citizen's own messages, erasure, import): no page of the console has a field for them."""
+    a, _ = two
+    urls = [u for addresses in urls_with_ids(a).values() for u in addresses]
+    urls += [reverse(f"console:{n}") for n, p in console_patterns() if not p and n not in NOT_DATA]
+    admin = a["clients"][R.ADMIN]
+    checked = 0
+    for url in urls:
+        response = admin.get(url)
+        if response.status_code != 200 or response.streaming:
+            continue
+        html = response.content.decode()
+        for form in re.findall(r"<form[^>]*method=\"post\".*?</form>", html, re.S | re.I):
+            checked += 1
+            assert not re.search(r'name="[\w-]*(status|phone)"', form), url
+    assert checked > 10
