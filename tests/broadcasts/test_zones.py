@@ -116,9 +116,9 @@ def test_the_api_takes_and_shows_zones(comune, frazioni):
 
 
 def test_the_console_composes_for_a_zone_and_counts_its_audience(comune, frazioni):
-    from tests.console.test_broadcast_pages import client_for
+    from tests.console.helpers import member
 
-    editor, _ = client_for(comune, "redattrice", "redattore")
+    editor, _ = member(comune, "redattrice", "redattore")
     page = editor.get("/console/messaggi/nuovo/").content.decode()
     assert "Borgomeduna" in page
     preview = editor.post(

@@ -1,25 +1,15 @@
 """The console's broadcast pages: each action through the service, by role, one comune's."""
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.test import Client
 
 from banditore.broadcasts import lifecycle
 from banditore.broadcasts.models import Broadcast, Priority
 from banditore.core.models import Operator
+from tests.console.helpers import member
 from tests.factories import make_comune, subscribe
 
 R = Operator.Role
 B = Broadcast.Status
-
-
-def client_for(org, username, role):
-    user = get_user_model().objects.create_user(username, password="x-Pordenone-2026")
-    Operator.objects.create(user=user, organization=org, role=role)
-    client = Client()
-    client.force_login(user)
-    client.cookies["django_language"] = "en"
-    return client, user
 
 
 @pytest.fixture
@@ -32,9 +22,9 @@ def office(comune):
         "+393331000002",
         topics=["viabilita"] if comune.topics.filter(slug="viabilita").exists() else None,
     )
-    editor, editor_user = client_for(comune, "redattrice", R.EDITOR)
-    approver, _ = client_for(comune, "approvatore", R.APPROVER)
-    civil, _ = client_for(comune, "protezione", R.CIVIL_PROTECTION)
+    editor, editor_user = member(comune, "redattrice", R.EDITOR)
+    approver, _ = member(comune, "approvatore", R.APPROVER)
+    civil, _ = member(comune, "protezione", R.CIVIL_PROTECTION)
     return {
         "org": comune,
         "editor": editor,
@@ -152,7 +142,7 @@ def test_another_comunes_operator_gets_404_everywhere(office):
     compose(office["editor"], submit="1")
     broadcast = Broadcast.objects.get()
     other = make_comune(slug="sacile")
-    stranger, _ = client_for(other, "altro", R.APPROVER)
+    stranger, _ = member(other, "altro", R.APPROVER)
     base = f"/console/messaggi/{broadcast.pk}/"
     for url in [
         base,

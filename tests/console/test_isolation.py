@@ -18,7 +18,8 @@ from banditore.console.models import PendingImport
 from banditore.core.models import AuditEvent, Operator, audit
 from banditore.subscribers.models import Subscriber
 from banditore.webhooks.models import InboundMessage
-from tests.console.test_staff_subscribers import CLEAN_CSV, member, token_of, upload
+from tests.console.helpers import member
+from tests.console.test_staff_subscribers import CLEAN_CSV, token_of, upload
 from tests.factories import channel_of, make_comune, subscribe
 
 R = Operator.Role

@@ -5,10 +5,10 @@ import re
 
 from django.contrib.auth import get_user_model
 from django.test import Client
-from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from banditore.core.models import Operator
+from tests.console.helpers import code_of
 
 PASSWORD = "Pordenone-Noncello-2026"
 
@@ -19,11 +19,6 @@ def staff(org, username, role):
     client = Client()
     client.force_login(user)
     return user, client
-
-
-def code_of(device, drift=0) -> str:
-    value = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=drift)
-    return f"{value:0{device.digits}d}"
 
 
 def unthrottle(device):

@@ -15,7 +15,7 @@ from banditore.console.staff_forms import OrganizationSettings
 from banditore.core.demo import SANDBOX
 from banditore.core.models import AuditEvent, Operator
 from banditore.webhooks.models import InboundMessage
-from tests.console.test_staff_subscribers import member
+from tests.console.helpers import member
 from tests.factories import channel_of, subscribe
 
 R = Operator.Role
@@ -63,6 +63,17 @@ def test_the_texts_are_saved_audited_and_previewed(comune, admin):
     page = admin.get("/console/impostazioni/").content.decode()
     preview = page.split('id="preview-welcome_text">', 1)[1].split("</p>", 1)[0]
     assert preview == "Benvenuti nel canale di Comune di Pordenone!"
+
+
+def test_a_changed_dpo_publishes_the_next_privacy_notice_in_the_admins_name(comune, admin):
+    from banditore.public import notices
+
+    first = notices.current(comune)
+    admin.post("/console/impostazioni/", settings_data(comune, dpo_contact="rpd@nuovo.example"))
+    latest = comune.privacy_notices.order_by("-version").first()
+    assert latest.version == first.version + 1 and "rpd@nuovo.example" in latest.html
+    published = AuditEvent.objects.get(action="privacy_notice.published", target="v2")
+    assert published.actor.username == "sindaca"
 
 
 def test_saving_nothing_new_audits_nothing(comune, admin):

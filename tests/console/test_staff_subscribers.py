@@ -5,16 +5,13 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.test import Client
 from django.utils import timezone
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from banditore.console.models import PendingImport
 from banditore.core.models import AuditEvent, Operator
 from banditore.subscribers import service
 from banditore.subscribers.models import ConsentEvent, Subscriber, Zone
-from tests.console.test_otp import code_of
+from tests.console.helpers import member
 from tests.factories import subscribe
 
 R = Operator.Role
@@ -24,19 +21,6 @@ CLEAN_CSV = (
     "3405550102,Eventi,01/03/2024,Modulo cartaceo\n"
 )
 DIRTY_CSV = CLEAN_CSV + "12345,Eventi,01/03/2024,Modulo cartaceo\n"
-
-
-def member(org, username, role, *, reads_inbound=False):
-    """A logged-in member of the comune's staff; an amministratore has typed their code."""
-    user = get_user_model().objects.create_user(username, password="x-Pordenone-2026")
-    Operator.objects.create(user=user, organization=org, role=role, reads_inbound=reads_inbound)
-    client = Client()
-    client.force_login(user)
-    client.cookies["django_language"] = "en"
-    if role == R.ADMIN:
-        device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
-        assert client.post("/console/verifica/", {"code": code_of(device)}).status_code == 302
-    return client, user
 
 
 def rows_of(page) -> list[str]:

@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from banditore.core.models import AuditEvent, Operator, audit
-from tests.console.test_staff_subscribers import member
+from tests.console.helpers import member
 
 R = Operator.Role
 User = get_user_model()

@@ -16,6 +16,7 @@ from banditore.console.access import staff
 from banditore.console.staff_forms import ChannelCredentials, DigestSlotForm, OrganizationSettings
 from banditore.core import roles
 from banditore.core.models import audit
+from banditore.public import notices
 
 
 def _previews(org, form):
@@ -69,6 +70,9 @@ def page(request):
                 audit(
                     org, "settings.changed", org.slug, actor=request.user, fields=form.changed_data
                 )
+                # A changed controller, DPO or contact is a new privacy notice: published
+                # now, in the name of who changed it.
+                notices.current(org, actor=request.user)
             messages.success(request, _("Settings saved."))
         return redirect("console:settings")
     return _page(request, form)
