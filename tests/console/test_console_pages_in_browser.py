@@ -16,6 +16,7 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
 
 from banditore.broadcasts import lifecycle
 from banditore.broadcasts.lifecycle import Actor
@@ -45,6 +46,12 @@ def member(org, username, role, **extra):
     user = get_user_model().objects.create_user(username, password=PASSWORD)
     Operator.objects.create(user=user, organization=org, role=role, **extra)
     return user
+
+
+def enter(driver, base: str, username: str) -> None:
+    # log_in only presses Enter: wait for the answer, or what follows races the login.
+    log_in(driver, base, username, PASSWORD)
+    WebDriverWait(driver, 10).until(lambda d: "/accesso/" not in d.current_url)
 
 
 def code_of(device) -> str:
@@ -143,15 +150,16 @@ def test_every_console_page_is_accessible_on_a_desktop_and_a_phone(browser, live
     walk.open("/console/accesso/", "login", "id_username")
 
     # An amministratore without a device must enrol before any page.
-    log_in(browser, live_server.url, "nuova", PASSWORD)
+    enter(browser, live_server.url, "nuova")
     assert "/console/verifica/attiva/" in browser.current_url
     walk.check("otp-enrol")
     browser.delete_all_cookies()
 
-    log_in(browser, live_server.url, "sindaca", PASSWORD)
+    enter(browser, live_server.url, "sindaca")
     assert "/console/verifica/" in browser.current_url
     walk.check("otp-verify")
     browser.find_element(By.ID, "id_code").send_keys(code_of(device), Keys.ENTER)
+    WebDriverWait(browser, 10).until(lambda d: "/verifica/" not in d.current_url)
     assert browser.current_url.rstrip("/").endswith("/console")
 
     draft = states["draft"].pk
@@ -186,8 +194,9 @@ def test_every_console_page_is_accessible_on_a_desktop_and_a_phone(browser, live
     csv.write_text("telefono;data consenso\n3339990001;2026-01-10\n3339990002;2026-01-11\n")
     browser.find_element(By.CSS_SELECTOR, "#import-form input[type=file]").send_keys(str(csv))
     browser.find_element(By.CSS_SELECTOR, "#import-form button[type=submit]").click()
+    counted = WebDriverWait(browser, 10).until(lambda d: d.find_elements(By.ID, "count-to-import"))
     walk.check("import-plan")
-    assert browser.find_element(By.ID, "count-to-import").text == "2"
+    assert counted[0].text == "2"
 
     walk.screen(PHONE)
     for path, name, _expect in pages:

@@ -17,7 +17,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 from banditore.broadcasts.models import Broadcast, Delivery, Priority
 from banditore.core.models import AuditEvent, Operator
 from banditore.subscribers.models import Subscriber
-from tests.browser import assert_accessible, console_errors, log_in, screenshot
+from tests.browser import DESKTOP, assert_accessible, console_errors, log_in, screen, screenshot
 from tests.e2e.conftest import Phone
 from tests.factories import make_comune, subscribe
 from tests.public.helpers import press, send_the_form
@@ -33,6 +33,12 @@ def member(org, username, role):
     user = get_user_model().objects.create_user(username, password=PASSWORD)
     Operator.objects.create(user=user, organization=org, role=role)
     return user
+
+
+def enter(driver, base: str, username: str) -> None:
+    # log_in only presses Enter: wait for the answer, or the next get() races the login.
+    log_in(driver, base, username, PASSWORD)
+    WebDriverWait(driver, 10).until(lambda d: "/accesso/" not in d.current_url)
 
 
 def check(driver, name: str) -> None:
@@ -74,6 +80,7 @@ def wait_for_full_bar(driver, timeout: float = 40) -> None:
 def test_a_day_at_the_press_office(browser, live_server, comune, running):
     base = live_server.url
     wait = WebDriverWait(browser, 15)
+    screen(browser, DESKTOP)
     comune.require_broadcast_approval = True
     comune.save(update_fields=["require_broadcast_approval"])
     member(comune, "redattrice", R.EDITOR)
@@ -98,7 +105,7 @@ def test_a_day_at_the_press_office(browser, live_server, comune, running):
     assert Subscriber.objects.get(phone=anna.number).status == Subscriber.Status.ACTIVE
 
     # The redattrice composes and submits; she may not approve her own.
-    log_in(browser, base, "redattrice", PASSWORD)
+    enter(browser, base, "redattrice")
     news = compose(browser, base, "Mercato", "Giovedì *mercato* in piazza XX Settembre", "submit")
     assert news.status == B.SUBMITTED
     assert not browser.find_elements(By.ID, "do-approve")
@@ -106,7 +113,7 @@ def test_a_day_at_the_press_office(browser, live_server, comune, running):
     log_out(browser)
 
     # The approvatore approves and sends; the bar fills as the worker and receipts go.
-    log_in(browser, base, "approvatore", PASSWORD)
+    enter(browser, base, "approvatore")
     check(browser, "dashboard")
     browser.get(f"{base}/console/messaggi/{news.pk}/")
     act(browser, "do-approve")
@@ -133,7 +140,7 @@ def test_a_day_at_the_press_office(browser, live_server, comune, running):
     assert "piazza XX Settembre" in rss and f"/archivio/{news.pk}/" in rss
 
     # Protezione civile sends an emergency without a second person.
-    log_in(browser, base, "protezione", PASSWORD)
+    enter(browser, base, "protezione")
     alert = compose(
         browser, base, "Esondazione", "Evitate i sottopassi", "save", Priority.EMERGENCY
     )
@@ -148,7 +155,9 @@ def test_a_day_at_the_press_office(browser, live_server, comune, running):
     log_out(browser)
 
     # Another comune's operator sees none of it.
-    log_in(browser, base, "sacilese", PASSWORD)
+    enter(browser, base, "sacilese")
+    dashboard = browser.find_element(By.TAG_NAME, "main").text
+    assert "Mercato" not in dashboard and "Esondazione" not in dashboard
     check(browser, "other-dashboard")
     browser.get(f"{base}/console/messaggi/")
     listing = browser.find_element(By.TAG_NAME, "main").text
