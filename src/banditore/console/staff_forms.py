@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from banditore.broadcasts.slots import DigestSlot
 from banditore.channels.secrets import SECRET_KEYS
 from banditore.core.models import Operator, Organization
+from banditore.subscribers import replies
 from banditore.subscribers.models import ConsentEvent, Subscriber
 
 
@@ -102,15 +103,12 @@ class ImportConfirm(Styled, forms.Form):
 class OrganizationSettings(Styled, forms.ModelForm):
     """What a comune's amministratore may change about it (not its name or slug)."""
 
-    TEXTS = ("welcome_text", "already_text", "goodbye_text", "pointer_text")
+    TEXTS = replies.FIELDS
 
     class Meta:
         model = Organization
         fields = [
-            "welcome_text",
-            "already_text",
-            "goodbye_text",
-            "pointer_text",
+            *replies.FIELDS,
             "pointer_interval_hours",
             "subscribe_keywords",
             "unsubscribe_keywords",
@@ -127,6 +125,7 @@ class OrganizationSettings(Styled, forms.ModelForm):
             "contacts",
         ]
         widgets = {
+            **{text: forms.Textarea(attrs={"rows": 2}) for text in replies.FIELDS},
             "send_window_start": TimeInput(format="%H:%M"),
             "send_window_end": TimeInput(format="%H:%M"),
             "welcome_text": forms.Textarea(attrs={"rows": 4}),

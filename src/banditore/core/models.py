@@ -6,20 +6,15 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-DEFAULT_WELCOME = (
-    "Benvenuto nel servizio WhatsApp del {name}! Riceverai notizie di pubblica utilità, "
-    "allerte e avvisi. Informativa privacy: {privacy_url}\n"
-    "Per non ricevere più messaggi scrivi CANCELLAMI."
+# Placeholders every reply text may use; the chat adds its own (topics, zone...) per reply.
+REPLY_HELP = _(
+    "Blank: the built-in text, in the citizen's language. Placeholders: {name}, "
+    "{privacy_url}, {contacts}, {topics}, {zone}, {zones}, {words}, {code}, {choices}."
 )
-DEFAULT_ALREADY = "Sei già iscritto al servizio WhatsApp del {name}. Per uscire scrivi CANCELLAMI."
-DEFAULT_GOODBYE = (
-    "Non riceverai più messaggi dal {name}. I tuoi dati di contatto sono stati disattivati. "
-    "Per iscriverti di nuovo scrivi ISCRIVIMI."
-)
-DEFAULT_POINTER = (
-    "Questo numero del {name} invia solo notizie e non legge i messaggi. "
-    "Per segnalazioni e richieste: {contacts}"
-)
+
+
+def _reply(label):
+    return models.TextField(label, blank=True, default="", help_text=REPLY_HELP)
 
 
 class Organization(models.Model):
@@ -46,10 +41,22 @@ class Organization(models.Model):
     accessibility_declaration_url = models.URLField(_("accessibility declaration URL"), blank=True)
     # Where the pointer sends citizens: URP toll-free number, online form, e-mail.
     contacts = models.TextField(_("citizen contact channels"), blank=True)
-    welcome_text = models.TextField(_("welcome reply"), default=DEFAULT_WELCOME)
-    already_text = models.TextField(_("already subscribed reply"), default=DEFAULT_ALREADY)
-    goodbye_text = models.TextField(_("goodbye reply"), default=DEFAULT_GOODBYE)
-    pointer_text = models.TextField(_("pointer reply"), default=DEFAULT_POINTER)
+    # The replies (subscribers/replies.py has the built-in texts a blank one stands for).
+    welcome_text = _reply(_("welcome reply"))
+    already_text = _reply(_("already subscribed reply"))
+    goodbye_text = _reply(_("goodbye reply"))
+    pointer_text = _reply(_("pointer reply"))
+    pending_text = _reply(_("waiting for approval reply"))
+    nothing_to_cancel_text = _reply(_("nothing to cancel reply"))
+    ambiguous_text = _reply(_("question when the intent is unclear"))
+    chosen_text = _reply(_("topics chosen sentence"))
+    zone_text = _reply(_("zone chosen sentence"))
+    unknown_zone_text = _reply(_("unknown zone note"))
+    unknown_topic_text = _reply(_("unknown topic note"))
+    unknown_code_text = _reply(_("unknown code note"))
+    waiting_text = _reply(_("still waiting for approval sentence"))
+    join_text = _reply(_("how to subscribe sentence"))
+    leave_text = _reply(_("how to leave sentence"))
     pointer_interval_hours = models.PositiveIntegerField(
         _("pointer at most every (hours)"), default=24
     )
@@ -118,8 +125,9 @@ class Organization(models.Model):
         latest = self.privacy_notices.order_by("-version").values_list("version", flat=True)
         return str(latest.first() or 1)
 
-    def render(self, template: str) -> str:
-        """Fill a reply template with this comune's facts.
+    def render(self, template: str, **extra: str) -> str:
+        """Fill a reply template with this comune's facts, and the reply's own (`extra`:
+        topics=..., zone=...).
 
         Operators type these texts: only the known placeholders are replaced, and any other
         brace stays as typed (str.format would fail every sign-up over one stray "{").
@@ -129,6 +137,7 @@ class Organization(models.Model):
             "{privacy_url}": self.privacy_notice_url or "-",
             "{contacts}": self.contacts or "-",
         }
+        facts.update({"{" + key + "}": str(value) for key, value in extra.items()})
         parts, i = [], 0
         # One pass: a name that itself reads "{contacts}" is not substituted again.
         while (start := template.find("{", i)) != -1:

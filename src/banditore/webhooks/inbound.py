@@ -15,13 +15,28 @@ from banditore.broadcasts.direct import reply
 from banditore.channels.base import MessageItem, StopItem
 from banditore.channels.models import Channel
 from banditore.core.phone import InvalidNumber, from_whatsapp_id
-from banditore.subscribers import chat, service
+from banditore.subscribers import chat, replies, service
 from banditore.subscribers.keywords import Command
 from banditore.subscribers.models import ConsentEvent, Subscriber
 from banditore.webhooks.models import InboundMessage
 
 H = InboundMessage.Handling
 HANDLING = {Command.SUBSCRIBE: H.SUBSCRIBE, Command.UNSUBSCRIBE: H.UNSUBSCRIBE}
+
+
+def pointer(org, subscriber: Subscriber | None) -> str:
+    """Where to write instead, and what this number can do here: join, or leave."""
+    text = replies.text(org, "pointer_text")
+    subscribed = subscriber is not None and subscriber.status in (
+        Subscriber.Status.ACTIVE,
+        Subscriber.Status.PENDING,
+    )
+    if subscribed:
+        hint = "" if replies.mentions_leaving(text) else replies.text(org, "leave_text")
+    else:
+        said = replies.JOIN_WORD.lower() in text.lower()
+        hint = "" if said else replies.text(org, "join_text")
+    return replies.join(text, hint)
 
 
 def apply_message(channel: Channel, message: MessageItem, when: datetime) -> InboundMessage | None:
@@ -47,7 +62,7 @@ def apply_message(channel: Channel, message: MessageItem, when: datetime) -> Inb
             organization=org, sender=phone, handling=H.POINTER, received_at__gte=recent
         ).exists()
         handling = H.IGNORED if already_pointed else H.POINTER
-        answer = None if already_pointed else org.render(org.pointer_text)
+        answer = None if already_pointed else pointer(org, outcome.subscriber)
 
     subscriber = outcome.subscriber
     if subscriber is not None:
