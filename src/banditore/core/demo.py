@@ -8,7 +8,7 @@ from django.db import transaction
 
 from banditore.channels.models import Channel
 from banditore.core.models import Operator, Organization
-from banditore.subscribers.models import Topic
+from banditore.subscribers.models import Topic, Zone
 
 DEMO_SLUG = "esempio"
 OPERATOR = "operatore"
@@ -26,6 +26,8 @@ TOPICS = [
     ("farmacie", "Farmacie di turno"),
     ("servizi", "Servizi comunali"),
 ]
+# Frazioni, for news of one part of the comune.
+ZONES = [("centro", "Centro"), ("san-giovanni", "San Giovanni"), ("colle", "Colle")]
 # The sandbox's fixed identities (banditore.sandbox defaults).
 SANDBOX = {
     "phone_number_id": "106540352242922",
@@ -49,10 +51,11 @@ def ensure_demo(sandbox_url: str = "http://127.0.0.1:8650", rate: int = 80) -> t
             f"{settings.PUBLIC_URL}/segnalazioni · urp@comune.esempio.it",
         },
     )
-    for position, (slug, name) in enumerate(TOPICS):
-        Topic.objects.get_or_create(
-            organization=org, slug=slug, defaults={"name": name, "position": position}
-        )
+    for model, choices in ((Topic, TOPICS), (Zone, ZONES)):
+        for position, (slug, name) in enumerate(choices):
+            model.objects.get_or_create(
+                organization=org, slug=slug, defaults={"name": name, "position": position}
+            )
     channel = Channel.objects.filter(organization=org, kind=Channel.Kind.WHATSAPP).first()
     config = {"base_url": sandbox_url, **SANDBOX}
     if channel is None:
