@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.db import models
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -100,6 +101,13 @@ class ImportConfirm(Styled, forms.Form):
     )
 
 
+def _https_urls(field, **kwargs):
+    # An address typed without a scheme is the comune's https site, not http.
+    if isinstance(field, models.URLField):
+        kwargs["assume_scheme"] = "https"
+    return field.formfield(**kwargs)
+
+
 class OrganizationSettings(Styled, forms.ModelForm):
     """What a comune's amministratore may change about it (not its name or slug)."""
 
@@ -107,6 +115,7 @@ class OrganizationSettings(Styled, forms.ModelForm):
 
     class Meta:
         model = Organization
+        formfield_callback = _https_urls
         fields = [
             *replies.FIELDS,
             "pointer_interval_hours",
