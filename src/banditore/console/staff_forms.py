@@ -11,6 +11,7 @@ from banditore.broadcasts.slots import DigestSlot
 from banditore.channels.secrets import SECRET_KEYS
 from banditore.core.models import Operator, Organization
 from banditore.subscribers import replies
+from banditore.subscribers import replies
 from banditore.subscribers.models import ConsentEvent, Subscriber
 
 

@@ -226,7 +226,7 @@ def _names(items) -> str:
 
 def _state(org, subscriber: Subscriber) -> str:
     """One sentence on what the subscriber now receives (and where)."""
-    topics = list(subscriber.topics.order_by("id"))
+    topics = list(subscriber.topics.all())
     parts = [replies.text(org, "chosen_text", topics=_names(topics) or "-")]
     if subscriber.zone_id:
         parts.append(replies.text(org, "zone_text", zone=subscriber.zone.name))
@@ -248,7 +248,8 @@ def _signup_notes(org, extras: _Extras, subscriber: Subscriber | None) -> list[s
             template, choices = "unknown_zone_text", {"zones": _names(org.zones.all())}
         else:
             template, choices = "unknown_topic_text", {"topics": _names(org.topics.all())}
-        notes.append(replies.text(org, template, words=_shown(extras.unknown), **choices))
+        words = _shown([w.capitalize() for w in extras.unknown])
+        notes.append(replies.text(org, template, words=words, **choices))
     expected = subscriber.confirmation_code if subscriber else ""
     for code in dict.fromkeys(extras.codes):
         if code != (expected or "").upper():

@@ -336,7 +336,7 @@ def approve(org: Organization, phone: str, *, actor_label: str) -> Change | None
     # own body already says how to leave, so the welcome's lines that say it are left out.
     welcome = replies.text(org, "welcome_text")
     kept = [line for line in welcome.splitlines() if not replies.mentions_leaving(line)]
-    topics = ", ".join(t.name for t in subscriber.topics.order_by("id")) or "-"
+    topics = ", ".join(t.name for t in subscriber.topics.all()) or "-"
     chosen = replies.text(org, "chosen_text", topics=topics)
     notice(subscriber, replies.join(*kept, chosen))
     return Change(subscriber, changed=True)
