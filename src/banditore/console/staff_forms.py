@@ -11,7 +11,6 @@ from banditore.broadcasts.slots import DigestSlot
 from banditore.channels.secrets import SECRET_KEYS
 from banditore.core.models import Operator, Organization
 from banditore.subscribers import replies
-from banditore.subscribers import replies
 from banditore.subscribers.models import ConsentEvent, Subscriber
 
 
