@@ -58,7 +58,8 @@ def test_it_reads_opt_out_however_it_is_typed(text):
         "ciao",
         "fermata autobus",
         "stoppare",
-        "iscrivimia",
+        "scrivimi",
+        "il cancello è rotto",
     ],
 )
 def test_it_leaves_other_messages_alone(text):
