@@ -1,10 +1,12 @@
 """What the confirmation page needs: an unguessable address and the way back to WhatsApp.
 
-The page is keyed by a signed token, never by the phone number, so the number stays out of
+The page is keyed by an encrypted token, never by the phone number, so the number stays out of
 addresses, browser histories and server logs. The token names the subscriber (or, for a
 request the honeypot caught, carries a made-up code: that answer must look like a real one).
 """
 
+import base64
+import json
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -12,7 +14,9 @@ from urllib.parse import quote
 
 import phonenumbers
 import segno
+from cryptography.fernet import Fernet, InvalidToken
 from django.core import signing
+from django.utils.crypto import salted_hmac
 from pydantic import ValidationError
 
 from banditore.core.models import Organization
@@ -38,29 +42,60 @@ class Ticket:
     last_digits: str = ""
 
 
+# Every token's payload is padded to this many bytes before encryption, so a real sign-up's
+# token and a decoy's are the same length.
+PAYLOAD_BYTES = 96
+
+
+def _fernet() -> Fernet:
+    key = salted_hmac(SALT, "token encryption key", algorithm="sha256").digest()
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
 def make_token(ticket: Ticket) -> str:
-    data = {"s": ticket.subscriber_id}
-    if ticket.already_active:
-        data["a"] = 1
-    if ticket.decoy_code:
-        data["d"] = ticket.decoy_code
-        data["t"] = ticket.last_digits
-    return signing.TimestampSigner(salt=SALT).sign_object(data)
+    """Encrypted, not only signed: a stranger who typed someone else's number must not be
+    able to read in the address whether they got a real sign-up's page or a decoy's, which
+    would tell them whether the number is known."""
+    data = {
+        "s": ticket.subscriber_id or 0,
+        "a": int(ticket.already_active),
+        "d": ticket.decoy_code or "",
+        "t": ticket.last_digits,
+    }
+    payload = json.dumps(data, separators=(",", ":")).encode().ljust(PAYLOAD_BYTES)
+    return _fernet().encrypt(payload).decode().rstrip("=")
 
 
 def read_token(token: str) -> Ticket | None:
     """The ticket a token was made for, or None if it was forged, mangled or is too old."""
+    try:
+        raw = token + "=" * (-len(token) % 4)
+        payload = _fernet().decrypt(raw.encode(), ttl=int(TOKEN_MAX_AGE.total_seconds()))
+        data = json.loads(payload)
+    except (InvalidToken, ValueError):
+        return _read_signed_token(token)
+    if not isinstance(data, dict):
+        return None
+    return _ticket(data)
+
+
+def _read_signed_token(token: str) -> Ticket | None:
+    """A link made before tokens were encrypted: signed only, readable until it expires."""
     try:
         data = signing.TimestampSigner(salt=SALT).unsign_object(token, max_age=TOKEN_MAX_AGE)
     except signing.BadSignature:  # includes SignatureExpired
         return None
     if not isinstance(data, dict):
         return None
+    return _ticket(data)
+
+
+def _ticket(data: dict) -> Ticket:
     return Ticket(
-        subscriber_id=data.get("s"),
+        subscriber_id=data.get("s") or None,
         already_active=bool(data.get("a")),
-        decoy_code=str(data.get("d", "")),
-        last_digits=str(data.get("t", "")),
+        decoy_code=str(data.get("d") or ""),
+        last_digits=str(data.get("t") or ""),
     )
 
 

@@ -9,12 +9,15 @@ a middleware that trusts X-Forwarded-For from the proxy alone); otherwise every 
 shares the proxy's address, and with it the limit of sign-ups per hour.
 """
 
+import hashlib
 import ipaddress
 import logging
 from datetime import timedelta
+from functools import wraps
 from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
+from django.db import connection, transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -22,6 +25,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
 from banditore.core.models import Organization
@@ -39,6 +43,10 @@ S = Subscriber.Status
 # connection, too few for a script filling the list with other people's numbers.
 SIGNUPS_PER_IP_PER_HOUR = 5
 RATE_WINDOW = timedelta(hours=1)
+# The form's fields fill well under a kilobyte; this leaves room for many topics.
+SIGNUP_MAX_BYTES = 16 * 1024
+# What browsers send for a form; multipart too, as some do (and Django's test client).
+FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def _organization_or_chooser(
@@ -77,13 +85,80 @@ def client_ip(request: HttpRequest) -> str | None:
         return None
 
 
+def address_block(ip: str | None) -> str:
+    """What the limit counts as one address: an IPv4 address, or an IPv6 /64, since a
+    single home or phone gets a whole /64 and picks any address in it at will."""
+    if ip is None:
+        return "unknown"
+    address = ipaddress.ip_address(ip)
+    if address.version == 6 and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    if address.version == 4:
+        return str(address)
+    return str(ipaddress.ip_network(f"{address}/64", strict=False))
+
+
+def _hold_address(block: str) -> None:
+    """Sign-ups from one address wait for each other until the transaction ends, so the
+    count below and the sign-up it lets through are one step, across processes and
+    machines. SQLite needs nothing: its transactions take the write lock at BEGIN."""
+    if connection.vendor != "postgresql":
+        return
+    digest = hashlib.sha256(f"banditore.signup:{block}".encode()).digest()
+    key = int.from_bytes(digest[:8], "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
 def over_rate_limit(ip: str | None) -> bool:
     since = timezone.now() - RATE_WINDOW
     events = ConsentEvent.objects.filter(source=ConsentEvent.Source.WEB, occurred_at__gte=since)
-    events = events.filter(ip=ip) if ip else events.filter(ip__isnull=True)
-    return events.count() >= SIGNUPS_PER_IP_PER_HOUR
+    if ip is None:
+        return events.filter(ip__isnull=True).count() >= SIGNUPS_PER_IP_PER_HOUR
+    block = address_block(ip)
+    if "/" not in block:
+        return events.filter(ip=block).count() >= SIGNUPS_PER_IP_PER_HOUR
+    # An hour of web sign-ups over IPv6 is a short list; the /64 is matched here, the same
+    # on every database.
+    network = ipaddress.ip_network(block)
+    seen = events.filter(ip__contains=":").values_list("ip", flat=True)
+    return sum(1 for one in seen if ipaddress.ip_address(one) in network) >= (
+        SIGNUPS_PER_IP_PER_HOUR
+    )
 
 
+def _refused(request: HttpRequest, status: int, reason: str) -> HttpResponse:
+    log.info("sign-up form refused (%s) from %s", reason, client_ip(request))
+    return render(request, "public/signup_refused.html", {"reason": reason}, status=status)
+
+
+def _plain_form_only(view):
+    """The form has no file field and a few short fields. A body larger than the form could
+    ever be is refused before a byte of it is read; this runs before the CSRF check, which
+    would read (and spool to disk) the whole body. A small multipart body is parsed in
+    memory, and refused if it holds a file, before the form sees it."""
+
+    @wraps(view)
+    def guarded(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.method == "POST":
+            if request.content_type not in FORM_CONTENT_TYPES:
+                return _refused(request, 415, "content_type")
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                return _refused(request, 400, "size")
+            if length > SIGNUP_MAX_BYTES:
+                return _refused(request, 413, "size")
+            if request.FILES:
+                return _refused(request, 400, "files")
+        return view(request, *args, **kwargs)
+
+    return guarded
+
+
+@csrf_exempt  # checked by csrf_protect inside, once the body is known to be small
+@_plain_form_only
+@csrf_protect
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest, slug: str | None = None) -> HttpResponse:
     org, chooser = _organization_or_chooser(request, slug, "signup")
@@ -94,15 +169,17 @@ def signup(request: HttpRequest, slug: str | None = None) -> HttpResponse:
     context = _base_context(org, slug, "signup")
     if request.method == "POST":
         ip = client_ip(request)
-        if over_rate_limit(ip):
-            context["number"] = confirmation.channel_number(org)
-            response = render(request, "public/rate_limited.html", context, status=429)
-            response["Retry-After"] = str(int(RATE_WINDOW.total_seconds()))
-            return response
-        form = SignupForm(request.POST, organization=org)
-        if form.is_valid():
-            ticket = _sign_up(request, org, slug, form, ip)
-            return redirect(page_url("signup-done", slug, confirmation.make_token(ticket)))
+        with transaction.atomic():
+            _hold_address(address_block(ip))
+            if over_rate_limit(ip):
+                context["number"] = confirmation.channel_number(org)
+                response = render(request, "public/rate_limited.html", context, status=429)
+                response["Retry-After"] = str(int(RATE_WINDOW.total_seconds()))
+                return response
+            form = SignupForm(request.POST, organization=org)
+            if form.is_valid():
+                ticket = _sign_up(request, org, slug, form, ip)
+                return redirect(page_url("signup-done", slug, confirmation.make_token(ticket)))
     else:
         form = SignupForm(organization=org)
     return render(request, "public/signup.html", {**context, "form": form})
@@ -138,15 +215,20 @@ def _sign_up(request, org: Organization, slug: str | None, form: SignupForm, ip)
         },
     )
     if not change.changed:
-        # Already active: answer exactly as for a new sign-up, so the form never tells a
-        # stranger who is on the list. The owner who sends the code from WhatsApp is told
-        # there that they are already subscribed.
+        # A number someone already holds (pending, active, gone): answer exactly as for a
+        # new sign-up, so the form tells a stranger nothing, and change nothing. The owner
+        # who sends the code from WhatsApp is told there what their number's state is; a
+        # pending sign-up is proven by it with its first choices.
         return Ticket(
             subscriber_id=None,
             decoy_code=service.new_code(),
             last_digits=confirmation.last_digits(data["phone"]),
         )
-    return Ticket(subscriber_id=change.subscriber.pk, already_active=False)
+    return Ticket(
+        subscriber_id=change.subscriber.pk,
+        already_active=False,
+        last_digits=confirmation.last_digits(data["phone"]),
+    )
 
 
 def _state(ticket: Ticket, subscriber: Subscriber | None) -> str:
@@ -199,6 +281,13 @@ def signup_done(request: HttpRequest, token: str, slug: str | None = None) -> Ht
         last_digits=ticket.last_digits
         or (confirmation.last_digits(subscriber.phone) if subscriber else ""),
     )
+    if state in ("active", "approval"):
+        # Proven: the page's owner now sees what they will receive (what the form chose,
+        # or what they have since changed from WhatsApp).
+        context.update(
+            chosen_topics=list(subscriber.topics.all()),
+            chosen_zone=subscriber.zone,
+        )
     if state == "pending" and number:
         link = confirmation.whatsapp_link(number, code)
         context.update(

@@ -219,6 +219,18 @@ def subscribe(
     return Change(subscriber, changed=True)
 
 
+def _unclaimed(org: Organization, subscriber: Subscriber, created: bool, now: datetime) -> bool:
+    """Whether a web form may (re)write this row: a number never seen, or a web sign-up
+    nobody proved within the comune's expiry (the nightly purge would delete it anyway)."""
+    if created:
+        return True
+    return (
+        subscriber.status == S.PENDING
+        and subscriber.confirmed_at is None
+        and subscriber.created_at < now - timedelta(days=org.signup_expiry_days)
+    )
+
+
 @transaction.atomic
 def request_web_signup(
     org: Organization,
@@ -231,12 +243,19 @@ def request_web_signup(
     user_agent: str,
     evidence: dict,
 ) -> Change:
-    """A web form sign-up: recorded at once, active only once the number proves itself."""
+    """A web form sign-up: recorded at once, active only once the number proves itself.
+
+    Anyone can type any number in the form, so the form may only write a row nobody owns
+    yet: a new number, or a pending sign-up whose time to be proven has run out. For every
+    other number (pending, waiting for approval, active, unsubscribed, unreachable) it
+    changes nothing, neither the first sign-up's name, topics, zone and code nor the
+    state (`changed=False`): only the number's owner changes those, from WhatsApp.
+    """
     now = timezone.now()
-    subscriber, _ = Subscriber.objects.select_for_update().get_or_create(
+    subscriber, created = Subscriber.objects.select_for_update().get_or_create(
         organization=org, phone=phone
     )
-    if subscriber.status == S.ACTIVE:
+    if not _unclaimed(org, subscriber, created, now):
         return Change(subscriber, changed=False)
     subscriber.status = S.PENDING
     subscriber.confirmation_code = new_code()
