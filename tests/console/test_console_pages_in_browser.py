@@ -22,6 +22,7 @@ from banditore.broadcasts import lifecycle
 from banditore.broadcasts.lifecycle import Actor
 from banditore.broadcasts.models import Broadcast, Priority
 from banditore.core.models import Operator
+from banditore.subscribers.models import Subscriber
 from banditore.webhooks.models import InboundMessage
 from tests.browser import (
     DESKTOP,
@@ -135,6 +136,9 @@ class Walk:
         self.driver.get(self.base + path)
         if self.driver.current_url != self.base + path:
             self.problems.append(f"{name} ({path}) went to {self.driver.current_url}")
+        # A refusal (403, 404) is Django's bare page, without the shell's <main>.
+        if not self.driver.find_elements(By.CSS_SELECTOR, "main#contenuto h1"):
+            self.problems.append(f"{name} ({path}) is not a console page: {self.driver.title!r}")
         if expect_id and not self.driver.find_elements(By.ID, expect_id):
             self.problems.append(f"{name} ({path}) has no #{expect_id}: {self.driver.title!r}")
         self.check(name)
@@ -205,6 +209,7 @@ def test_every_console_page_is_accessible_on_a_desktop_and_a_phone(browser, live
     walk.open("/console/impostazioni/", "settings-phone")
 
     assert not walk.problems, "\n\n".join(walk.problems)
-    # Still this comune's pages: nothing above bounced to the login or a 403.
+    # Opening the confirmation pages changed nothing.
     assert Broadcast.objects.get(pk=draft).status == B.DRAFT
+    assert Subscriber.objects.get(pk=people[0].pk).phone == people[0].phone
     assert len(walk.seen) == len(pages) + 4 + 7
