@@ -236,7 +236,8 @@ QUESTION = frozenset(("come", "how"))
 FILLER = _words(
     "a ad al alla alle ai agli allo all per il lo la le i gli l e ed anche di del della dei "
     "delle degli dello d da su sul sulla sui sugli con col temi tema argomenti argomento "
-    "seguenti seguente servizio notifiche messaggi avvisi aggiornamenti comunicazioni "
+    "seguenti seguente servizio notifiche messaggi notizie news avvisi aggiornamenti "
+    "comunicazioni "
     "newsletter whatsapp canale lista vostro vostra vostri vostre mio mia miei mie "
     "solo soltanto zona frazione"
 )
@@ -456,15 +457,17 @@ class Keywords:
         known = self._known
         if token in known or token in PROTECTED or not 5 <= len(token) <= 3 * self._longest:
             return token
-        token = _squeeze(token)
-        if token in known or token in PROTECTED or len(token) > self._longest:
+        if len(set(token)) <= len(token) - 2:  # a run of three needs two repeats
+            token = _squeeze(token)
+            if token in known or token in PROTECTED:
+                return token
+        if len(token) > self._longest:
             return token
         # Keys are the keyword words and their one-letter deletions, so a deletion of the
         # token meeting one covers a missing, extra, wrong or swapped letter.
         near = self._deletes.get
         candidates = list(near(token, ()))
-        for i in range(len(token)):
-            hit = near(token[:i] + token[i + 1 :])
+        for hit in map(near, [token[:i] + token[i + 1 :] for i in range(len(token))]):
             if hit:
                 candidates.extend(hit)
         if not candidates:
