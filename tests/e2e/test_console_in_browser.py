@@ -9,6 +9,7 @@ import urllib.request
 
 import pytest
 from django.contrib.auth import get_user_model
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
@@ -72,7 +73,8 @@ def act(driver, button: str) -> None:
 
 def wait_for_full_bar(driver, timeout: float = 40) -> None:
     # The bar is polled by htmx every 2 s: it must get there by itself, without a reload.
-    WebDriverWait(driver, timeout).until(
+    # htmx swaps the bar between finding it and reading it: a stale one is looked up again.
+    WebDriverWait(driver, timeout, ignored_exceptions=[StaleElementReferenceException]).until(
         lambda d: d.find_element(By.ID, "progress-bar").get_attribute("value") == "100"
     )
 
@@ -119,6 +121,8 @@ def test_a_day_at_the_press_office(browser, live_server, comune, running):
     act(browser, "do-approve")
     assert Broadcast.objects.get(pk=news.pk).status == B.APPROVED
     act(browser, "do-send")
+    # The shell shows the page's messages once; a page of its own must not repeat them.
+    assert len(browser.find_elements(By.CSS_SELECTOR, "main .alert")) == 1
     wait_for_full_bar(browser)
     check(browser, "sent")
     dora.wait_for_message("Giovedì")
