@@ -4,7 +4,9 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from banditore.public.models import SignupAttempt
 from banditore.subscribers.models import ConsentEvent, Subscriber
+from tests.factories import subscribe
 from tests.public.conftest import english_client
 
 from .helpers import sign_up
@@ -39,16 +41,22 @@ def test_it_counts_each_address_on_its_own(client, comune):
 
 def test_it_forgets_sign_ups_older_than_an_hour(client, comune):
     fill_the_hour(client)
-    ConsentEvent.objects.update(occurred_at=timezone.now() - timedelta(minutes=61))
+    SignupAttempt.objects.update(at=timezone.now() - timedelta(minutes=61))
 
     assert sign_up(client, phone=NUMBERS[5]).status_code == 302
+    # The old ones are gone as the new one is counted.
+    assert SignupAttempt.objects.count() == 1
 
 
-def test_it_counts_only_web_sign_ups_of_that_address(client, comune):
-    fill_the_hour(client)
-    ConsentEvent.objects.update(source=ConsentEvent.Source.WHATSAPP)
+def test_a_form_for_a_known_number_counts_like_any_other(client, comune):
+    """Else the limit would tell a stranger which numbers are already known: a known one
+    changes nothing, and would not use up a place."""
+    subscribe(comune, "+393330000000")
+    for _ in range(5):
+        assert sign_up(client, phone="333 000 0000").status_code == 302
+    assert ConsentEvent.objects.filter(source=ConsentEvent.Source.WEB).count() == 0
 
-    assert sign_up(client, phone=NUMBERS[5]).status_code == 302
+    assert sign_up(client, phone=NUMBERS[5]).status_code == 429
 
 
 def test_it_still_shows_the_form_to_a_limited_address(client, comune):

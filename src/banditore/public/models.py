@@ -31,3 +31,19 @@ class PrivacyNotice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organization.slug} v{self.version}"
+
+
+class SignupAttempt(models.Model):
+    """One accepted sign-up form from an address block (an IPv4 address or an IPv6 /64),
+    whatever it did: the per-address limit counts these, not consent events, so a form that
+    changed nothing (the number was known) counts like any other and the limit tells nobody
+    which numbers are known. Rows older than the limit's window are deleted as new ones come."""
+
+    block = models.CharField(max_length=64)
+    at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["block", "at"], name="signup_attempt_block_at")]
+
+    def __str__(self) -> str:
+        return f"{self.block} {self.at:%Y-%m-%d %H:%M}"

@@ -33,8 +33,9 @@ from banditore.public import archive, confirmation, notices
 from banditore.public.addresses import page_url, single_organization
 from banditore.public.confirmation import Ticket
 from banditore.public.forms import SignupForm
+from banditore.public.models import SignupAttempt
 from banditore.subscribers import service
-from banditore.subscribers.models import ConsentEvent, Subscriber
+from banditore.subscribers.models import Subscriber
 
 log = logging.getLogger(__name__)
 
@@ -110,21 +111,16 @@ def _hold_address(block: str) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
 
-def over_rate_limit(ip: str | None) -> bool:
+def over_rate_limit(block: str) -> bool:
     since = timezone.now() - RATE_WINDOW
-    events = ConsentEvent.objects.filter(source=ConsentEvent.Source.WEB, occurred_at__gte=since)
-    if ip is None:
-        return events.filter(ip__isnull=True).count() >= SIGNUPS_PER_IP_PER_HOUR
-    block = address_block(ip)
-    if "/" not in block:
-        return events.filter(ip=block).count() >= SIGNUPS_PER_IP_PER_HOUR
-    # An hour of web sign-ups over IPv6 is a short list; the /64 is matched here, the same
-    # on every database.
-    network = ipaddress.ip_network(block)
-    seen = events.filter(ip__contains=":").values_list("ip", flat=True)
-    return sum(1 for one in seen if ipaddress.ip_address(one) in network) >= (
-        SIGNUPS_PER_IP_PER_HOUR
-    )
+    recent = SignupAttempt.objects.filter(block=block, at__gte=since)
+    return recent.count() >= SIGNUPS_PER_IP_PER_HOUR
+
+
+def _count_attempt(block: str) -> None:
+    now = timezone.now()
+    SignupAttempt.objects.filter(at__lt=now - RATE_WINDOW).delete()
+    SignupAttempt.objects.create(block=block, at=now)
 
 
 def _refused(request: HttpRequest, status: int, reason: str) -> HttpResponse:
@@ -169,15 +165,17 @@ def signup(request: HttpRequest, slug: str | None = None) -> HttpResponse:
     context = _base_context(org, slug, "signup")
     if request.method == "POST":
         ip = client_ip(request)
+        block = address_block(ip)
         with transaction.atomic():
-            _hold_address(address_block(ip))
-            if over_rate_limit(ip):
+            _hold_address(block)
+            if over_rate_limit(block):
                 context["number"] = confirmation.channel_number(org)
                 response = render(request, "public/rate_limited.html", context, status=429)
                 response["Retry-After"] = str(int(RATE_WINDOW.total_seconds()))
                 return response
             form = SignupForm(request.POST, organization=org)
             if form.is_valid():
+                _count_attempt(block)
                 ticket = _sign_up(request, org, slug, form, ip)
                 return redirect(page_url("signup-done", slug, confirmation.make_token(ticket)))
     else:
