@@ -24,6 +24,9 @@ The rules, decided here and relied on by chat.py:
   ("iscrivimi... anzi cancellami", "non so se iscrivermi o cancellarmi") is AMBIGUOUS, with
   the candidates, so chat.py asks back. A sign-up or opt-out wins over INFO/TOPICS words
   in the same message ("iscrivimi ai temi viabilità"); among those, the first one wins.
+- A comune's own words (org.subscribe_keywords / unsubscribe_keywords) count anywhere when
+  they are several words or one of 6+ letters ("Attiva VanzApp"); a shorter single word
+  counts only where a weak default would, at the head of a clause.
 - Typos: a token within one wrong, missing, extra or swapped (adjacent) letter of a
   keyword word of 6+ letters counts as that word, unless it is a real word of its own
   ("cancello", "cancellati", "attivo", "iscrizioni": PROTECTED). Runs of 3+ equal letters
@@ -67,6 +70,11 @@ SUBSCRIBE_WORDS = (
     "mi iscrivi",
     "mi iscrivete",
     "ci iscriviamo",
+    "mi potete iscrivere",
+    "mi puoi iscrivere",
+    "mi vorrei iscrivere",
+    "mi voglio iscrivere",
+    "mi posso iscrivere",
     "attivami",
     "attivatemi",
     "aderisco",
@@ -92,6 +100,11 @@ UNSUBSCRIBE_WORDS = (
     "mi cancello",
     "mi cancelli",
     "mi cancellate",
+    "mi potete cancellare",
+    "mi puoi cancellare",
+    "mi vorrei cancellare",
+    "mi voglio cancellare",
+    "mi potete togliere",
     "disiscrivimi",
     "disiscrivetemi",
     "disiscrivermi",
@@ -257,15 +270,23 @@ PROTECTED = _words(
     "scriviti"
 )
 
-SENTENCE_END = ".!?\n\r…"
+SENTENCE_END = ".!\n\r…"
 CLAUSE_END = ",;:"
 # Break markers that survive normalising; a citizen typing them only moves a boundary.
 _SENTENCE = "qqzs"
 _CLAUSE = "qqzc"
-_BREAKS = {ord(c): f" {_SENTENCE} " for c in SENTENCE_END} | {
-    ord(c): f" {_CLAUSE} " for c in CLAUSE_END
-}
-_MARKERS = frozenset((_SENTENCE, _CLAUSE))
+_QUESTION = "qqzq"  # ends a sentence that asks
+_BREAKS = (
+    {ord(c): f" {_SENTENCE} " for c in SENTENCE_END}
+    | {ord(c): f" {_CLAUSE} " for c in CLAUSE_END}
+    | {ord("?"): f" {_QUESTION} "}
+)
+_MARKERS = frozenset((_SENTENCE, _CLAUSE, _QUESTION))
+# How many words a weak keyword may carry after it, once fillers and politeness are off:
+# "Stop VanzApp", "iscrizione Postioma viabilità", but not "basta con questi lavori in via
+# Roma" or "Start della maratona a che ora?". Queries may carry any (they change nothing).
+WEAK_TAIL = {Command.SUBSCRIBE: 3, Command.UNSUBSCRIBE: 1}
+_TAIL_WINDOW = 12  # tokens looked at, so the check stays constant per keyword
 
 
 @dataclass(frozen=True)
@@ -387,6 +408,7 @@ class _Tokens:
     heads: list[bool]  # at a clause's head (or in capitals inside a lower-case message)
     clauses: list[int]
     sentences: list[int]
+    questions: set[int]  # sentences ending in "?"
 
 
 @dataclass(frozen=True)
@@ -481,13 +503,15 @@ class Keywords:
         if text != text.upper():  # capitals stand out only in a message that is not all caps
             shouted = " ".join(w for w in text.split() if w.isupper())
             upper = set(normalize(shouted).split())
-        out = _Tokens([], [], [], [])
+        out = _Tokens([], [], [], [], set())
         corrected: dict[str, str] = {}  # a long message repeats its words
         sentence = clause = 0
         head = True
         for token in marked:
             if token in _MARKERS:
-                sentence += token == _SENTENCE
+                if token == _QUESTION:
+                    out.questions.add(sentence)
+                sentence += token != _CLAUSE
                 clause += 1
                 head = True
                 continue
@@ -517,7 +541,9 @@ class Keywords:
                 node = node[words[j]]
                 j += 1
                 phrase = node.get(_END)
-                if phrase is not None and (phrase.strong or heads[i]):
+                if phrase is not None and (
+                    phrase.strong or heads[i] and _short_tail(tokens, j, phrase.command)
+                ):
                     best = _Match(i, j, phrase, heads[i])
             if best is None:
                 i += 1
@@ -589,6 +615,29 @@ def _raw_changes(text: str) -> str | None:
     if cut < 0 or topic_changes(text[cut:]) is None:
         return None
     return text[cut:].strip()
+
+
+def _short_tail(tokens: _Tokens, start: int, command: Command) -> bool:
+    """Whether a weak keyword ending at start is followed by few enough words to be meant."""
+    limit = WEAK_TAIL.get(command)
+    if limit is None:
+        return True
+    sentence = tokens.sentences[start - 1]
+    words = []
+    end = start
+    while end < len(tokens.words) and tokens.sentences[end] == sentence:
+        if end - start >= _TAIL_WINDOW:
+            return False
+        words.append(tokens.words[end])
+        end += 1
+    first, last = 0, len(words)
+    while first < last and words[first] in FILLER:
+        first += 1
+    while last > first and words[last - 1] in POLITE:
+        last -= 1
+    if first < last and sentence in tokens.questions:
+        return False  # "Start della maratona a che ora?" asks, it does not request
+    return last - first <= limit
 
 
 def _rest(tokens: _Tokens, start: int, used: set[int]) -> str:
