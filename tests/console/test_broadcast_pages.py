@@ -3,7 +3,7 @@
 import pytest
 
 from banditore.broadcasts import lifecycle
-from banditore.broadcasts.models import Broadcast, Priority
+from banditore.broadcasts.models import Broadcast, Delivery, Priority
 from banditore.core.models import Operator
 from tests.console.helpers import member
 from tests.factories import make_comune, subscribe
@@ -69,6 +69,24 @@ def test_an_approver_approves_and_sends(office):
     assert broadcast.status == B.SENDING and broadcast.audience_size == 2
     part = approver.get(f"/console/messaggi/{broadcast.pk}/avanzamento/").content.decode()
     assert 'hx-trigger="every 2s"' in part and 'id="progress-bar"' in part
+    page = approver.get(f"/console/messaggi/{broadcast.pk}/").content.decode()
+    # Nothing failed yet: nothing to retry.
+    assert 'id="do-retry"' not in page
+    still = approver.get(
+        f"/console/messaggi/{broadcast.pk}/avanzamento/", headers={"HX-Request": "true"}
+    )
+    assert "HX-Refresh" not in still
+    first, second = broadcast.recipients.order_by("id")
+    first.status, second.status = Delivery.Status.DELIVERED, Delivery.Status.FAILED
+    first.save(update_fields=["status"])
+    second.save(update_fields=["status"])
+    Broadcast.objects.filter(pk=broadcast.pk).update(status=B.SENT)
+    done = approver.get(
+        f"/console/messaggi/{broadcast.pk}/avanzamento/", headers={"HX-Request": "true"}
+    )
+    # Sending is over: the page's state and buttons are stale, htmx reloads it once.
+    assert done["HX-Refresh"] == "true" and 'hx-trigger="every 2s"' not in done.content.decode()
+    assert 'id="do-retry"' in approver.get(f"/console/messaggi/{broadcast.pk}/").content.decode()
     csv = b"".join(approver.get(f"/console/messaggi/{broadcast.pk}/esiti.csv").streaming_content)
     assert csv.decode().splitlines()[0].startswith("phone,status")
     assert len(csv.decode().splitlines()) == 3

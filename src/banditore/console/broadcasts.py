@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from banditore.broadcasts import attachments, cost, lifecycle, templating
 from banditore.broadcasts import progress as live
 from banditore.broadcasts.audience import reached
-from banditore.broadcasts.models import Broadcast, Priority
+from banditore.broadcasts.models import Broadcast, Delivery, Priority
 from banditore.channels.models import Channel
 from banditore.console.access import staff
 from banditore.console.formatting import whatsapp_html
@@ -204,7 +204,9 @@ def _allowed(request, broadcast: Broadcast) -> dict[str, bool]:
         "pause": status == B.SENDING and can(roles.CONTROL),
         "resume": status == B.PAUSED and can(roles.CONTROL),
         "cancel": _may_cancel(user, broadcast) and status not in (B.SENT, B.CANCELLED, B.MISSED),
-        "retry": status in (B.SENDING, B.SENT) and can(roles.CONTROL),
+        "retry": status in (B.SENDING, B.SENT)
+        and can(roles.CONTROL)
+        and broadcast.recipients.filter(status=Delivery.Status.FAILED).exists(),
         "review": broadcast.review_required
         and broadcast.reviewed_at is None
         and can(roles.APPROVE),
@@ -282,9 +284,14 @@ def detail(request, pk: int):
 
 @staff()
 def progress_part(request, pk: int):
-    """The progress bar alone: htmx asks for it every 2 s while the broadcast is sending,
-    and stops when the answer no longer asks to be polled."""
-    return render(request, "console/broadcast_progress.html", _progress_context(_mine(request, pk)))
+    """The progress bar alone: htmx asks for it every 2 s while the broadcast is sending.
+    Once it is no longer sending, the whole page is stale (its state, its buttons): htmx is
+    told to reload it, once, and the reloaded page polls no more."""
+    broadcast = _mine(request, pk)
+    response = render(request, "console/broadcast_progress.html", _progress_context(broadcast))
+    if broadcast.status != B.SENDING and request.headers.get("HX-Request"):
+        response["HX-Refresh"] = "true"
+    return response
 
 
 def _schedule(request, broadcast, by):
