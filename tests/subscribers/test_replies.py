@@ -240,6 +240,13 @@ def test_the_web_sign_up_code_is_accepted_and_a_wrong_one_is_said_ignored(comune
     assert state(other.phone) == ("active", {"eventi"}, None)
 
 
+def test_a_code_with_a_run_of_equal_characters_is_still_recognised(comune):
+    pending = web_signup(comune, CITIZEN)
+    Subscriber.objects.filter(pk=pending.pk).update(confirmation_code="XK777Q")
+    reply = handle(comune, "ISCRIVIMI XK777Q").reply
+    assert "does not match" not in reply and state()[0] == "active"
+
+
 def test_already_subscribed_says_what_they_receive(comune):
     subscribe(comune, CITIZEN, topics=["viabilita"])
     reply = handle(comune, "ISCRIVIMI").reply
