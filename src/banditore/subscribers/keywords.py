@@ -12,7 +12,10 @@ The rules, decided here and relied on by chat.py:
   questions (attiva, stop, basta, iscrizione, info, temi, ...) count only at the head of a
   clause (after greetings and politeness: "Ciao, stop", "per favore basta") or when written
   in capitals inside a lower-case message ("Per favore STOP"): "è attiva la ZTL?" and
-  "ne basta uno" are not commands.
+  "ne basta uno" are not commands. Even there, a weak sign-up word carries at most three
+  words after it and a weak opt-out word one (WEAK_TAIL), and none in a question: "Stop
+  VanzApp" and "iscrizione Postioma" are requests, "Basta con questi lavori in via Roma!"
+  and "Start della maratona a che ora?" are not.
 - A negation is not a request. "non" up to four modal/filler words before a phrase
   ("non iscrivermi", "non voglio iscrivermi", "non riesco a iscrivermi") cancels it; the
   opt-out phrases that contain their own "non" ("non voglio più ricevere") are requests.
@@ -35,13 +38,16 @@ The rules, decided here and relied on by chat.py:
   "viabilità, eventi"), normalised, without leading fillers ("al servizio", "ai temi", "a",
   "e") and trailing politeness ("grazie", "per favore"); chat.py splits it into topics,
   zones and a code. TOPICS inside a sentence ("quali temi ci sono?") is a question: no rest.
-  "+VIABILITA -EVENTI" is TOPICS with the raw text as rest, as before.
+  "+VIABILITA -EVENTI" (also after "TEMI") is TOPICS with the raw text as rest, as before.
+- Any message with no such phrase is None: the caller sends the pointer.
 
 Every message a citizen writes passes through here, so nothing here may take more than
 linear time in its length: one normalising pass (str.translate), one tokenising pass,
 dictionary look-ups per token with a bounded window (phrases are at most a few words,
 negation looks back at most four), typo candidates only for tokens of keyword-like length
-(so a 200,000-letter word costs one length check). No regular expressions: a backtracking
+(so a 200,000-letter word costs one length check), corrections remembered within a message.
+Sentence and clause ends are kept through normalising as marker tokens (qqzs, qqzc, qqzq);
+a citizen typing one only moves a boundary. No regular expressions: a backtracking
 one froze the whole installation on a 121-character message.
 """
 
