@@ -61,7 +61,8 @@ def test_temi_with_numbers_chooses_exactly_those(channel, comune):
     subscribe(comune, CITIZEN)
     answer = write(channel, CITIZEN, "TEMI 1 3")
     assert topics_of(CITIZEN) == {"protezione-civile", "eventi"}
-    assert "✅ 1. Protezione civile" in answer
+    # The reply says the result in one sentence.
+    assert "Protezione civile, Eventi." in answer
     event = ConsentEvent.objects.filter(action="topics").get()
     assert event.topics == ["eventi", "protezione-civile"] and event.source == "whatsapp"
 

@@ -156,8 +156,8 @@ def test_two_workers_applying_at_once_respect_the_citizens_order():
     assert {status(phone) for phone in phones} == {"unsubscribed"}
 
 
-def test_without_a_time_a_stranger_leaving_gets_the_goodbye_and_no_record(comune):
+def test_without_a_time_a_stranger_leaving_is_told_there_is_nothing_to_cancel(comune):
     parsed = DEFAULT_KEYWORDS.parse("CANCELLAMI")
     outcome = chat.handle(comune, CITIZEN, parsed, evidence={}, when=None)
-    assert outcome.subscriber is None and "Non riceverai più messaggi" in outcome.reply
+    assert outcome.subscriber is None and "non c'è niente da cancellare" in outcome.reply
     assert not Subscriber.objects.exists()

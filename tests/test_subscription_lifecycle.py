@@ -70,11 +70,17 @@ def test_an_active_number_signing_up_on_the_web_changes_nothing(channel, comune)
     assert not change.changed and change.subscriber.status == "active"
 
 
-def test_an_unsubscribed_number_must_prove_itself_again(channel, comune):
+def test_a_web_form_cannot_bring_an_unsubscribed_number_back(channel, comune):
+    """Only the number's owner, from WhatsApp, changes its state: a form anyone can fill
+    leaves an unsubscribed number unsubscribed, and writes no consent."""
     write(channel, CITIZEN, "ISCRIVIMI")
     write(channel, CITIZEN, "CANCELLAMI")
-    subscriber = anna_signs_up(comune)
-    assert subscriber.status == "pending"
+    events = ConsentEvent.objects.count()
+    anna_signs_up(comune)
+    assert Subscriber.objects.get(phone=CITIZEN).status == "unsubscribed"
+    assert ConsentEvent.objects.count() == events
+    write(channel, CITIZEN, "ISCRIVIMI")
+    assert Subscriber.objects.get(phone=CITIZEN).status == "active"
 
 
 def test_with_approval_a_proven_number_waits_for_an_operator(channel, comune):

@@ -194,3 +194,14 @@ def test_inbound_needs_the_permission(comune):
     admin, _ = member(comune, "sindaca", R.ADMIN)
     seen = admin.get("/console/messaggi-ricevuti/").content.decode()
     assert "Buca in via Mazzini" in seen and detail in seen
+
+
+def test_a_blank_text_previews_the_built_in_one_with_believable_facts(comune, admin):
+    comune.welcome_text = ""
+    comune.chosen_text = ""
+    comune.save()
+    page = admin.get("/console/impostazioni/").content.decode()
+    welcome = page[page.index('id="preview-welcome_text"') :]
+    assert "Welcome to the WhatsApp service of the Comune di Pordenone!" in welcome[:400]
+    chosen = page[page.index('id="preview-chosen_text"') :]
+    assert "You will receive: Protezione civile, Viabilit" in chosen[:300]

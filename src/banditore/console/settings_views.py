@@ -17,15 +17,34 @@ from banditore.console.staff_forms import ChannelCredentials, DigestSlotForm, Or
 from banditore.core import roles
 from banditore.core.models import audit
 from banditore.public import notices
+from banditore.subscribers import replies
+
+
+def _sample_facts(org) -> dict[str, str]:
+    """Believable values for the placeholders a reply fills at the moment it is sent."""
+    topics = [t.name for t in org.topics.all()[:2]] or ["Viabilità"]
+    zones = [z.name for z in org.zones.all()] or ["Centro"]
+    return {
+        "topics": ", ".join(topics),
+        "zone": zones[0],
+        "zones": ", ".join(zones),
+        "words": "Borgo",
+        "code": "ABC123",
+        "choices": f"{replies.JOIN_WORD} / {replies.LEAVE_WORD}",
+    }
 
 
 def _previews(org, form):
-    """Each reply text as a citizen would read it: the typed text when the form failed."""
-    texts = {}
+    """Each reply text as a citizen would read it: the typed text when the form failed, the
+    built-in text when the field is blank (as the chat would send it)."""
+    facts = _sample_facts(org)
+    shown = []
     for field in OrganizationSettings.TEXTS:
         typed = form.data.get(field) if form.is_bound else None
-        texts[field] = org.render(typed if typed is not None else getattr(org, field))
-    return [(form[field], texts[field]) for field in OrganizationSettings.TEXTS]
+        own = typed if typed is not None else getattr(org, field)
+        text = own if (own or "").strip() else replies.built_in(field)
+        shown.append((form[field], org.render(text, **facts)))
+    return shown
 
 
 def _channels(org):

@@ -10,7 +10,7 @@ from datetime import datetime
 from django.utils.translation import gettext as _
 
 from banditore.core.models import Organization
-from banditore.subscribers import keywords, privacy, replies, service
+from banditore.subscribers import privacy, replies, service
 from banditore.subscribers.keywords import Command, Parsed, normalize, topic_changes
 from banditore.subscribers.models import ConsentEvent, Subscriber, Topic
 
@@ -20,9 +20,6 @@ WHATSAPP = ConsentEvent.Source.WHATSAPP
 # can hold thousands, and the answer must fit in one WhatsApp message.
 UNKNOWN_SHOWN = 5
 UNKNOWN_WIDTH = 30
-_squeeze = getattr(keywords, "_squeeze", lambda word: word)
-# keywords.py's question-back intent (its parser may not produce it yet).
-AMBIGUOUS = getattr(Command, "AMBIGUOUS", "ambiguous")
 # What a citizen writes for each intent, as the posters and the other replies say it.
 COMMAND_WORDS = {
     Command.SUBSCRIBE: "ISCRIVIMI",
@@ -252,10 +249,8 @@ def _signup_notes(org, extras: _Extras, subscriber: Subscriber | None) -> list[s
         words = _shown([w.capitalize() for w in extras.unknown])
         notes.append(replies.text(org, template, words=words, **choices))
     expected = (subscriber.confirmation_code if subscriber else "") or ""
-    # The parser squeezes "777" to "7" (typos in keywords): the code is compared the same way.
-    read_as = {expected.upper(), _squeeze(expected.lower()).upper()} if expected else set()
     for code in dict.fromkeys(extras.codes):
-        if code not in read_as:
+        if code != expected.upper():
             notes.append(replies.text(org, "unknown_code_text", code=code[:UNKNOWN_WIDTH]))
     return notes
 
@@ -304,7 +299,7 @@ def handle(
     if command == Command.SUBSCRIBE:
         return _subscribe(org, phone, parsed, subscriber, evidence=evidence, when=when)
 
-    if command == AMBIGUOUS:
+    if command == Command.AMBIGUOUS:
         return Outcome(subscriber, _ambiguous(org, parsed))
 
     if command == Command.UNSUBSCRIBE:

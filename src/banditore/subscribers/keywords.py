@@ -415,6 +415,9 @@ class _Tokens:
     clauses: list[int]
     sentences: list[int]
     questions: set[int]  # sentences ending in "?"
+    # The words as written (normalised, not corrected): what `rest` hands on, since a
+    # code or a name may look like a typo of a keyword ("AAA222").
+    raw: list[str]
 
 
 @dataclass(frozen=True)
@@ -509,7 +512,7 @@ class Keywords:
         if text != text.upper():  # capitals stand out only in a message that is not all caps
             shouted = " ".join(w for w in text.split() if w.isupper())
             upper = set(normalize(shouted).split())
-        out = _Tokens([], [], [], [], set())
+        out = _Tokens([], [], [], [], set(), [])
         corrected: dict[str, str] = {}  # a long message repeats its words
         sentence = clause = 0
         head = True
@@ -525,6 +528,7 @@ class Keywords:
             if word is None:
                 word = corrected[token] = self._correct(token)
             out.words.append(word)
+            out.raw.append(token)
             out.heads.append(head or token in upper)
             out.clauses.append(clause)
             out.sentences.append(sentence)
@@ -652,7 +656,7 @@ def _rest(tokens: _Tokens, start: int, used: set[int]) -> str:
     sentence = tokens.sentences[start - 1]
     while end < len(tokens.words) and tokens.sentences[end] == sentence:
         end += 1
-    words = [tokens.words[i] for i in range(start, end) if i not in used]
+    words = [tokens.raw[i] for i in range(start, end) if i not in used]
     first = 0
     while first < len(words) and words[first] in FILLER:
         first += 1
