@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "banditore.public",
     "banditore.console",
     "banditore.api",
+    "banditore.ops",
 ]
 
 MIDDLEWARE = [
@@ -228,6 +229,8 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 # (hstspreload.org) stays the comune's IT office's decision.
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
 SECURE_SSL_REDIRECT = BEHIND_TLS and not DEBUG
+# Probes and scrapes often come over plain HTTP from inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS else None
 # The name the authenticator app shows next to the code.
 OTP_TOTP_ISSUER = "Banditore"
@@ -244,3 +247,7 @@ LOGGING = {
         "django_tasks": {"handlers": ["console"], "level": "WARNING"},
     },
 }
+# One JSON object per line (banditore/ops/logs.py), with a call's extra fields of its own.
+if os.environ.get("BANDITORE_LOG_FORMAT", "").strip().lower() == "json":
+    LOGGING["formatters"]["json"] = {"()": "banditore.ops.logs.JSONFormatter"}
+    LOGGING["handlers"]["console"]["formatter"] = "json"

@@ -25,6 +25,7 @@ from banditore.core import periodic
 from banditore.core.db import reconnecting
 from banditore.dispatch import dispatcher
 from banditore.dispatch.dispatcher import Dispatcher, Quiet
+from banditore.ops import heartbeat
 from banditore.webhooks.tasks import schedule_due
 
 log = logging.getLogger("banditore.worker")
@@ -38,6 +39,7 @@ def _tick() -> None:
     schedule_due()
     periodic.run_due()
     scheduling.tick()
+    heartbeat.beat()  # last: a worker whose ticks fail is not counted as ready
 
 
 class TasksThread:
