@@ -97,3 +97,10 @@ def test_the_env_example_names_only_settings_the_code_reads():
     code = "\n".join(p.read_text() for p in SRC.rglob("*.py"))
     for name in names:
         assert re.search(rf"environ(\.get)?[(\[]\"{name}\"", code), f"nothing reads {name}"
+
+
+def test_the_deployment_guide_names_real_subcommands():
+    guide = (DEPLOY.parent / "docs" / "deployment.md").read_text()
+    named = set(re.findall(r"`banditore ([a-z-]+)", guide))
+    assert {"serve", "receive", "worker", "migrate"} <= named
+    assert named <= set(get_commands()), named - set(get_commands())
