@@ -331,15 +331,13 @@ def test_the_migration_blanks_only_the_old_defaults(comune):
     assert comune.welcome_text == migration.OLD_DEFAULTS["welcome_text"]
 
 
-def test_italian_citizens_read_italian_until_the_catalogue_has_the_text(comune):
-    english = str(replies.BUILT_IN["nothing_to_cancel_text"])
+def test_italian_citizens_read_every_built_in_reply_in_italian(comune):
+    with translation.override("en"):
+        english = {field: replies.built_in(field) for field in replies.FIELDS}
     with translation.override("it"):
-        reply = handle(comune, "STOP").reply
-        assert reply in (
-            replies.FALLBACK_IT["nothing_to_cancel_text"],
-            translation.gettext(english),
-        )
-    assert reply != english
+        assert handle(comune, "STOP").reply.startswith("Questo numero non è iscritto")
+        for field in replies.FIELDS:
+            assert replies.built_in(field) != english[field], field
 
 
 def test_every_reply_text_is_a_setting_previewed_on_the_settings_page():

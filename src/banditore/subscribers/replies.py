@@ -4,13 +4,8 @@ Each reply is an Organization field: blank means the built-in text below, in the
 the chat runs under, so the field's default never changes when a wording does. The texts
 are rendered by Organization.render(): only the known placeholders are filled, a stray
 brace stays as typed.
-
-Until the central catalogue translates a new text, an Italian conversation would show the
-English source; FALLBACK_IT holds the Italian wording meanwhile (the catalogue wins as soon
-as it has one).
 """
 
-from django.utils import translation
 from django.utils.translation import gettext, gettext_lazy
 
 # The words citizens are told to write: the same in every language, as on the posters.
@@ -53,46 +48,12 @@ BUILT_IN = {
     "leave_text": gettext_lazy("To leave write CANCELLAMI."),
 }
 
-FALLBACK_IT = {
-    "welcome_text": (
-        "Benvenuto nel servizio WhatsApp del {name}! Informativa privacy: {privacy_url}"
-    ),
-    "already_text": "Sei già iscritto al servizio WhatsApp del {name}.",
-    "goodbye_text": (
-        "Non riceverai più messaggi dal {name}. I tuoi dati di contatto sono stati disattivati. "
-        "Per iscriverti di nuovo scrivi ISCRIVIMI."
-    ),
-    "pointer_text": (
-        "Questo numero del {name} invia solo notizie e non legge i messaggi. "
-        "Per segnalazioni e richieste: {contacts}"
-    ),
-    "pending_text": "Richiesta ricevuta: il {name} confermerà a breve la tua iscrizione.",
-    "nothing_to_cancel_text": "Questo numero non è iscritto: non c'è niente da cancellare.",
-    "ambiguous_text": "Cosa vuoi fare? Scrivi {choices}.",
-    "chosen_text": "Riceverai: {topics}.",
-    "zone_text": "Zona: {zone}.",
-    "unknown_zone_text": (
-        "{words} non è una zona: le zone sono {zones}. Ti ho iscritto senza zona."
-    ),
-    "unknown_topic_text": "{words} non è un tema: i temi sono {topics}.",
-    "unknown_code_text": (
-        "Il codice {code} non corrisponde a un'iscrizione dal sito: l'ho ignorato."
-    ),
-    "waiting_text": "La tua iscrizione attende l'approvazione del {name}.",
-    "join_text": "Per iscriverti scrivi ISCRIVIMI.",
-    "leave_text": "Per cancellarti scrivi CANCELLAMI.",
-}
-
 FIELDS = tuple(BUILT_IN)
 
 
 def built_in(field: str) -> str:
-    source = str(BUILT_IN[field])
-    translated = gettext(source)
-    language = translation.get_language() or ""
-    if translated == source and language.startswith("it"):
-        return FALLBACK_IT[field]
-    return translated
+    """The built-in text in the active language (Italian from the catalogue)."""
+    return gettext(str(BUILT_IN[field]))
 
 
 def template(org, field: str) -> str:
