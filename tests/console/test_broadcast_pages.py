@@ -183,3 +183,39 @@ def test_the_dashboard_shows_what_waits_and_the_series(office):
     assert "awaits approval" in page
     series = office["approver"].get("/console/dati/iscritti.json").json()
     assert series["active"][-1] == 2 and len(series["days"]) == 90
+
+
+def test_a_draft_joins_a_digest_slot_and_leaves_it_audited(office):
+    from datetime import time
+
+    from banditore.broadcasts import scheduling
+    from banditore.broadcasts.slots import SlotEntry
+    from banditore.core.models import AuditEvent
+
+    slot = scheduling.create_slot(office["org"], "Giovedì", 3, time(9, 0))
+    compose(office["editor"])
+    broadcast = Broadcast.objects.get()
+    page = office["editor"].get(f"/console/messaggi/{broadcast.pk}/").content.decode()
+    assert 'id="do-digest"' in page and "Giovedì" in page
+    office["editor"].post(f"/console/messaggi/{broadcast.pk}/notiziario/", {"slot": slot.pk})
+    assert SlotEntry.objects.get().broadcast == broadcast
+    page = office["editor"].get(f"/console/messaggi/{broadcast.pk}/").content.decode()
+    assert 'id="in-digest"' in page and 'id="do-digest"' not in page
+    added = AuditEvent.objects.get(action="broadcast.added_to_digest")
+    assert added.actor.username == "redattrice" and added.data["slot"] == "Giovedì"
+    office["editor"].post(f"/console/messaggi/{broadcast.pk}/togli-notiziario/")
+    assert not SlotEntry.objects.exists()
+    assert AuditEvent.objects.filter(action="broadcast.removed_from_digest").exists()
+
+
+def test_another_comunes_slot_is_refused(office):
+    from datetime import time
+
+    from banditore.broadcasts import scheduling
+    from banditore.broadcasts.slots import SlotEntry
+
+    elsewhere = scheduling.create_slot(make_comune(slug="sacile"), "Lunedì", 0, time(9, 0))
+    compose(office["editor"])
+    broadcast = Broadcast.objects.get()
+    office["editor"].post(f"/console/messaggi/{broadcast.pk}/notiziario/", {"slot": elsewhere.pk})
+    assert not SlotEntry.objects.exists()

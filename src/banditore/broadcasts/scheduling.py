@@ -298,7 +298,7 @@ def digest_text(broadcasts) -> str:
 
 
 @transaction.atomic
-def add_to_slot(slot: DigestSlot, broadcast: Broadcast) -> SlotEntry:
+def add_to_slot(slot: DigestSlot, broadcast: Broadcast, by=SYSTEM) -> SlotEntry:
     """Assign a draft or approved broadcast to the slot's next digest; refused if the digest
     would exceed a broadcast's length."""
     slot = DigestSlot.objects.select_for_update().get(pk=slot.pk)  # one add at a time
@@ -319,11 +319,23 @@ def add_to_slot(slot: DigestSlot, broadcast: Broadcast) -> SlotEntry:
             )
             % {"length": length, "max": TEXT_MAX},
         )
-    return SlotEntry.objects.create(slot=slot, broadcast=broadcast)
+    entry = SlotEntry.objects.create(slot=slot, broadcast=broadcast)
+    audit(
+        broadcast.organization, "broadcast.added_to_digest", f"broadcast:{broadcast.pk}",
+        actor=by.user, label=by.label, slot=slot.name,
+    )  # fmt: skip
+    return entry
 
 
-def remove_from_slot(broadcast: Broadcast) -> bool:
-    return bool(SlotEntry.objects.filter(broadcast=broadcast).delete()[0])
+@transaction.atomic
+def remove_from_slot(broadcast: Broadcast, by=SYSTEM) -> bool:
+    removed = bool(SlotEntry.objects.filter(broadcast=broadcast).delete()[0])
+    if removed:
+        audit(
+            broadcast.organization, "broadcast.removed_from_digest", f"broadcast:{broadcast.pk}",
+            actor=by.user, label=by.label,
+        )  # fmt: skip
+    return removed
 
 
 def run_slots(now: dt.datetime) -> list[int]:

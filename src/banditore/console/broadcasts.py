@@ -14,10 +14,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from banditore.broadcasts import attachments, cost, lifecycle, templating
+from banditore.broadcasts import attachments, cost, lifecycle, scheduling, templating
 from banditore.broadcasts import progress as live
 from banditore.broadcasts.audience import reached
 from banditore.broadcasts.models import Broadcast, Delivery, Priority
+from banditore.broadcasts.slots import DigestSlot, SlotEntry
 from banditore.channels.models import Channel
 from banditore.console.access import staff
 from banditore.console.formatting import whatsapp_html
@@ -193,6 +194,7 @@ def _allowed(request, broadcast: Broadcast) -> dict[str, bool]:
         and can(roles.EMERGENCY_ALONE)
     )
     live_states = (B.SENDING, B.PAUSED)
+    in_digest = SlotEntry.objects.filter(broadcast=broadcast).exists()
     return {
         "edit": status == B.DRAFT and can(roles.DRAFT),
         "submit": status == B.DRAFT and can(roles.DRAFT),
@@ -211,6 +213,8 @@ def _allowed(request, broadcast: Broadcast) -> dict[str, bool]:
         and broadcast.reviewed_at is None
         and can(roles.APPROVE),
         "test": status not in live_states and can(roles.DRAFT),
+        "digest": status in (B.DRAFT, B.APPROVED) and can(roles.DRAFT) and not in_digest,
+        "undigest": in_digest and can(roles.DRAFT),
         "override_budget": can(roles.OVER_BUDGET),
     }
 
@@ -277,6 +281,10 @@ def detail(request, pk: int):
             initial={"at": broadcast.scheduled_at} if broadcast.scheduled_at else None,
         ),
         "test_form": TestSendForm(),
+        "digest_entry": SlotEntry.objects.filter(broadcast=broadcast)
+        .select_related("slot")
+        .first(),
+        "slots": DigestSlot.objects.filter(organization=broadcast.organization, active=True),
         **_progress_context(broadcast),
     }
     return render(request, "console/broadcast.html", context)
@@ -309,6 +317,15 @@ def _send(request, broadcast, by):
 
 
 # action -> (who may ask, the service call, what the office reads afterwards)
+def _to_digest(request, broadcast, by):
+    slot = DigestSlot.objects.filter(
+        organization=broadcast.organization, active=True, pk=request.POST.get("slot") or 0
+    ).first()
+    if slot is None:
+        raise lifecycle.Refused("no_slot", _("Choose one of the comune's digest slots."))
+    return scheduling.add_to_slot(slot, broadcast, by)
+
+
 ACTIONS = {
     "invia-approvazione": ("submit", lambda r, b, by: lifecycle.submit(b, by)),
     "ritira": ("withdraw", lambda r, b, by: lifecycle.withdraw(b, by)),
@@ -320,6 +337,8 @@ ACTIONS = {
     "riprendi": ("resume", lambda r, b, by: lifecycle.resume(b, by)),
     "riprova": ("retry", lambda r, b, by: lifecycle.retry_failed(b, by)),
     "verificata": ("review", lambda r, b, by: lifecycle.review(b, by)),
+    "notiziario": ("digest", _to_digest),
+    "togli-notiziario": ("undigest", lambda r, b, by: scheduling.remove_from_slot(b, by)),
 }
 DONE = {
     "submit": gettext_lazy("Sent for approval."),
@@ -332,6 +351,8 @@ DONE = {
     "resume": gettext_lazy("Resumed."),
     "retry": gettext_lazy("The failed messages are queued again."),
     "review": gettext_lazy("Reviewed."),
+    "digest": gettext_lazy("It will go out in the digest."),
+    "undigest": gettext_lazy("Taken out of the digest."),
 }
 
 
