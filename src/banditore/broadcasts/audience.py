@@ -1,7 +1,8 @@
-"""Starting a broadcast: its audience becomes Delivery rows in one set-based statement."""
+"""Starting a broadcast: its audience becomes Delivery rows, in set-based chunks that are
+sendable as they land."""
 
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from banditore.broadcasts.models import Broadcast, Delivery
@@ -33,9 +34,10 @@ def targeted(broadcast: Broadcast) -> QuerySet:
 
 
 # -- name: materialise-audience
-# One INSERT … SELECT: the database copies a million subscribers into the outbox without a
-# row ever travelling to Python; `reached` is compiled into its WHERE. ON CONFLICT DO
-# NOTHING (the unique broadcast+subscriber constraint) makes a repeated start harmless.
+# One INSERT … SELECT per chunk: the database copies subscribers into the outbox without a
+# row ever travelling to Python; `reached` is compiled into its WHERE, and the chunk is the
+# subscriber id range (after, upto]. ON CONFLICT DO NOTHING (the unique broadcast+subscriber
+# constraint) makes a repeated chunk harmless: a resume after a crash can't queue anyone twice.
 MATERIALISE = """
 INSERT INTO broadcasts_delivery
   (organization_id, channel_id, broadcast_id, subscriber_id, kind, recipient, text, priority,
@@ -43,45 +45,166 @@ INSERT INTO broadcasts_delivery
 SELECT s.organization_id, %s, %s, s.id, 'broadcast', s.phone, '',
        %s, 'queued', 0, '', 0, '', '', %s
 FROM subscribers_subscriber s
-WHERE s.id IN ({reached})
+WHERE s.id IN ({reached}) AND s.id > %s {upto}
 ON CONFLICT DO NOTHING
 """
+
+# -- name: chunk-end
+# Where the next chunk ends: the CHUNK-th reached subscriber after the cursor (none: the rest
+# is the last chunk). A keyset on the primary key, so a chunk costs the same at the end of a
+# million as at the start, and a comune whose ids are sparse still gets full chunks.
+CHUNK_END = """
+SELECT s.id FROM subscribers_subscriber s
+WHERE s.id IN ({reached}) AND s.id > %s ORDER BY s.id LIMIT 1 OFFSET %s
+"""
+
+# -- name: lock-for-chunk
+# A chunk's first statement is a write to the broadcast: on PostgreSQL it locks the row (two
+# materialisers, or a cancel, take turns); on SQLite it is the write lock anyway. Under it
+# the cursor and the status are read fresh.
+LOCK_FOR_CHUNK = """
+UPDATE broadcasts_broadcast SET audience_cursor = audience_cursor
+WHERE id = %s RETURNING audience_cursor, audience_complete, status
+"""
+
+# Rows per chunk, each chunk its own short transaction. Measured (bench/bench_audience.py):
+# 50,000 keeps a chunk well under a second on both databases, so the first one is sendable
+# fast and SQLite's write lock is never held near the busy timeout.
+CHUNK = 50_000
+
+# Still materialising in these states: a paused broadcast's rows are held by the dispatcher
+# as they come; a cancelled one (or anything else) stops being materialised.
+_MATERIALISING = (Broadcast.Status.SENDING, Broadcast.Status.PAUSED)
 
 
 class NotStartable(Exception):
     pass
 
 
-@transaction.atomic
 def start(broadcast: Broadcast, *, actor=None, label: str = "system") -> int:
-    """Queue a broadcast for every subscriber it targets; return the audience size."""
-    broadcast = Broadcast.objects.select_for_update().get(pk=broadcast.pk)
-    if broadcast.status not in (
-        Broadcast.Status.DRAFT,
-        Broadcast.Status.APPROVED,
-        Broadcast.Status.SCHEDULED,
-    ):
-        raise NotStartable(f"broadcast {broadcast.pk} is {broadcast.status}")
-    now = timezone.now()
-    reached_sql, reached_params = targeted(broadcast).values("pk").query.sql_with_params()
-    params = [broadcast.channel_id, broadcast.pk, broadcast.priority, now, *reached_params]
-    with connection.cursor() as cur:
-        cur.execute(MATERIALISE.format(reached=reached_sql), params)
-    size = broadcast.recipients.count()
-    broadcast.status = Broadcast.Status.SENDING if size else Broadcast.Status.SENT
-    broadcast.started_at = now
-    broadcast.finished_at = None if size else now
-    broadcast.audience_size = size
-    broadcast.save(update_fields=["status", "started_at", "finished_at", "audience_size"])
-    audit(
-        broadcast.organization,
-        "broadcast.started",
-        f"broadcast:{broadcast.pk}",
-        actor=actor,
-        label=label,
-        audience=size,
-    )
+    """Queue a broadcast for every subscriber it targets; return the audience size.
+
+    The first chunk lands in the caller's transaction, so the broadcast is sendable as soon as
+    it commits; the rest follow after that commit, chunk by chunk (and a worker's
+    `resume_unfinished` picks them up after a crash). The size returned is the audience
+    counted now; `audience_size` becomes the exact number queued when the last chunk lands."""
+    with transaction.atomic():
+        broadcast = Broadcast.objects.select_for_update().get(pk=broadcast.pk)
+        if broadcast.status not in (
+            Broadcast.Status.DRAFT,
+            Broadcast.Status.APPROVED,
+            Broadcast.Status.SCHEDULED,
+        ):
+            raise NotStartable(f"broadcast {broadcast.pk} is {broadcast.status}")
+        now = timezone.now()
+        broadcast.status = Broadcast.Status.SENDING
+        broadcast.started_at = now
+        broadcast.finished_at = None
+        broadcast.audience_cursor = 0
+        broadcast.audience_complete = False
+        broadcast.audience_size = 0
+        broadcast.save(
+            update_fields=[
+                "status",
+                "started_at",
+                "finished_at",
+                "audience_cursor",
+                "audience_complete",
+                "audience_size",
+            ]
+        )
+        more = materialise_chunk(broadcast.pk)
+        broadcast.refresh_from_db(fields=["status", "audience_size", "audience_cursor"])
+        size = broadcast.audience_size
+        if more:
+            size += targeted(broadcast).filter(pk__gt=broadcast.audience_cursor).count()
+        audit(
+            broadcast.organization,
+            "broadcast.started",
+            f"broadcast:{broadcast.pk}",
+            actor=actor,
+            label=label,
+            audience=size,
+        )
+        if more:
+            # After the caller's commit: chunks of our own can't commit inside its transaction.
+            transaction.on_commit(lambda pk=broadcast.pk: materialise(pk))
     return size
+
+
+def materialise_chunk(broadcast_id: int, chunk: int | None = None) -> bool:
+    """Queue the next chunk of a broadcast's audience, in one transaction; True if more is
+    left. Safe to call from any process at any time: it continues from the stored cursor."""
+    chunk = chunk or CHUNK
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(LOCK_FOR_CHUNK, [broadcast_id])
+        row = cur.fetchone()
+        if row is None or row[1]:
+            return False
+        after, _complete, status = row
+        broadcast = Broadcast.objects.get(pk=broadcast_id)
+        if status not in _MATERIALISING:
+            _complete_audience(cur, broadcast)
+            return False
+        if connection.vendor == "postgresql":
+            # Measured on 1,000,000 rows: the four foreign keys checked per row during the
+            # insert cost less than the same checks queued as deferred triggers and run at
+            # commit (see bench/bench_audience.py).
+            cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        reached_sql, reached_params = targeted(broadcast).values("pk").query.sql_with_params()
+        cur.execute(CHUNK_END.format(reached=reached_sql), [*reached_params, after, chunk - 1])
+        end = cur.fetchone()
+        upto = "AND s.id <= %s" if end else ""
+        params = [
+            broadcast.channel_id,
+            broadcast.pk,
+            broadcast.priority,
+            timezone.now(),
+            *reached_params,
+            after,
+            *([end[0]] if end else []),
+        ]
+        cur.execute(MATERIALISE.format(reached=reached_sql, upto=upto), params)
+        added = max(cur.rowcount, 0)
+        if connection.vendor == "postgresql":
+            # Back to Django's default for whatever else the caller's transaction does.
+            cur.execute("SET CONSTRAINTS ALL DEFERRED")
+        if end:
+            Broadcast.objects.filter(pk=broadcast_id).update(
+                audience_cursor=end[0], audience_size=F("audience_size") + added
+            )
+            return True
+        _complete_audience(cur, broadcast)
+        return False
+
+
+def _complete_audience(cur, broadcast: Broadcast) -> None:
+    """The last chunk has landed: the size becomes exact, and a broadcast whose every row
+    was already sent (or that reached nobody) finishes here, since no send will finish it."""
+    from banditore.dispatch import queries
+
+    size = broadcast.recipients.count()
+    Broadcast.objects.filter(pk=broadcast.pk).update(audience_complete=True, audience_size=size)
+    queries.finish_broadcasts({broadcast.pk}, timezone.now())
+
+
+def materialise(broadcast_id: int) -> None:
+    """Every chunk still missing, each in its own transaction."""
+    while materialise_chunk(broadcast_id):
+        pass
+
+
+def resume_unfinished() -> int:
+    """Continue every broadcast whose materialisation stopped half-way (a crash, a restart);
+    for the worker's tick. Returns how many it continued."""
+    ids = list(
+        Broadcast.objects.filter(audience_complete=False, status__in=_MATERIALISING).values_list(
+            "pk", flat=True
+        )
+    )
+    for pk in ids:
+        materialise(pk)
+    return len(ids)
 
 
 def status_counts(broadcast: Broadcast) -> dict[str, int]:

@@ -99,6 +99,11 @@ class Broadcast(models.Model):
     cancelled_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     audience_size = models.PositiveIntegerField(default=0)
+    # The audience is queued in chunks by subscriber id (audience.py): the highest id queued
+    # so far, and whether the last chunk has landed. Until it has, the dispatcher sends what
+    # is queued but never calls the broadcast finished. True for anything not materialising.
+    audience_cursor = models.BigIntegerField(default=0)
+    audience_complete = models.BooleanField(default=True, db_default=True)
     # An emergency sent on one person's decision: a second person looks at it afterwards.
     review_required = models.BooleanField(default=False)
     reviewed_by = models.ForeignKey(

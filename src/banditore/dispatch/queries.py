@@ -192,10 +192,11 @@ SET status = 'failed', claimed_by = '', attempts = attempts + 1, failed_at = %s,
 """
 
 # -- name: finish-broadcasts
-# A sending broadcast with nothing left queued, held or in flight is done.
+# A sending broadcast with nothing left queued, held or in flight is done, once its whole
+# audience is queued: while chunks are still landing, an empty queue is only a gap.
 FINISH_BROADCASTS = """
 UPDATE broadcasts_broadcast SET status = 'sent', finished_at = %s
-WHERE status = 'sending' AND id IN ({ids}) AND NOT EXISTS (
+WHERE status = 'sending' AND audience_complete AND id IN ({ids}) AND NOT EXISTS (
   SELECT 1 FROM broadcasts_delivery d
   WHERE d.broadcast_id = broadcasts_broadcast.id AND d.status IN ('queued', 'sending', 'held'))
 """
