@@ -4,6 +4,7 @@ every citizen gets each exactly once."""
 
 import contextlib
 import datetime as dt
+import socket
 import time
 
 import pytest
@@ -13,6 +14,7 @@ from django.utils import timezone
 from banditore.broadcasts import scheduling
 from banditore.broadcasts.models import Broadcast, Delivery
 from banditore.core.models import AuditEvent
+from banditore.ops.models import WorkerHeartbeat
 from tests import processes
 from tests.e2e.conftest import Phone
 from tests.factories import make_comune, subscribe
@@ -46,7 +48,8 @@ def test_three_workers_start_a_broadcast_and_a_digest_once():
         for text in DIGEST_PARTS:
             scheduling.add_to_slot(slot, draft(org, text, status=Broadcast.Status.APPROVED))
         # Due a moment after the broadcast, so both fall to workers already ticking.
-        slot.next_run_at = now + dt.timedelta(seconds=4)
+        last_due = now + dt.timedelta(seconds=4)
+        slot.next_run_at = last_due
         slot.save(update_fields=["next_run_at"])
 
         phones = [Phone(sandbox_url, number) for number in CITIZENS]
@@ -59,6 +62,10 @@ def test_three_workers_start_a_broadcast_and_a_digest_once():
             # Two more ticks of every worker: a duplicate start would show up by now.
             time.sleep(5)
             assert all(w.poll() is None for w in workers), "a worker died"
+            # Every one of them ticked after both were due: each could have started them.
+            ticked = WorkerHeartbeat.objects.filter(beat_at__gt=last_due)
+            hosts = {f"{socket.gethostname()}:{w.pid}" for w in workers}
+            assert hosts <= set(ticked.values_list("worker", flat=True))
 
         for phone in phones:
             texts = [m.get("text") or "" for m in phone.received()]
