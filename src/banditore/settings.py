@@ -107,6 +107,11 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if os.environ.get("DATABASE_TRANSACTION_POOLING") == "1":
+    # Behind PgBouncer in transaction mode a server-side cursor (QuerySet.iterator()) would
+    # outlive its transaction's server connection: fetch on the client instead. Workers
+    # still need a direct or session-mode connection (docs/deployment.md).
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web process read while the worker writes; the busy timeout makes a
     # writer wait for the lock instead of failing; IMMEDIATE takes the write lock at BEGIN,

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Serve the web app (public pages, console, API, webhooks) with gunicorn."
+    help = "Serve the web app (public pages, console, API) with gunicorn; webhooks: `receive`."
 
     def add_arguments(self, parser):
         parser.add_argument("--bind", default=os.environ.get("BIND", "127.0.0.1:8000"))
