@@ -1,6 +1,8 @@
 """Starting a broadcast: its audience becomes Delivery rows, in set-based chunks that are
 sendable as they land."""
 
+import time
+
 from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
@@ -67,10 +69,19 @@ UPDATE broadcasts_broadcast SET audience_cursor = audience_cursor
 WHERE id = %s RETURNING audience_cursor, audience_complete, status
 """
 
-# Rows per chunk, each chunk its own short transaction. Measured (bench/bench_audience.py):
-# 50,000 keeps a chunk well under a second on both databases, so the first one is sendable
-# fast and SQLite's write lock is never held near the busy timeout.
+# Rows per chunk, each chunk its own short transaction, so the first one is sendable fast.
+# Measured (bench/bench_audience.py): 50,000 is about a second on PostgreSQL under load.
 CHUNK = 50_000
+# SQLite holds its one write lock for a whole chunk: 20,000 rows is about 0.35 s, and the
+# pause after each lets a waiting writer in (its busy handler sleeps up to 100 ms between
+# tries: back-to-back chunks starved a webhook's write for the whole 100,000, 2 s).
+SQLITE_CHUNK = 20_000
+SQLITE_GAP_SECONDS = 0.12
+
+# PostgreSQL: the four foreign keys checked per row during the insert, not queued as
+# deferred triggers that run at commit. Measured in bench/bench_audience.py (the figure
+# audience_1m_materialise_seconds_pg_deferred is the same run with this off).
+IMMEDIATE_FK_CHECKS = True
 
 # Still materialising in these states: a paused broadcast's rows are held by the dispatcher
 # as they come; a cancelled one (or anything else) stops being materialised.
@@ -135,7 +146,7 @@ def start(broadcast: Broadcast, *, actor=None, label: str = "system") -> int:
 def materialise_chunk(broadcast_id: int, chunk: int | None = None) -> bool:
     """Queue the next chunk of a broadcast's audience, in one transaction; True if more is
     left. Safe to call from any process at any time: it continues from the stored cursor."""
-    chunk = chunk or CHUNK
+    chunk = chunk or (SQLITE_CHUNK if connection.vendor == "sqlite" else CHUNK)
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute(LOCK_FOR_CHUNK, [broadcast_id])
         row = cur.fetchone()
@@ -146,10 +157,8 @@ def materialise_chunk(broadcast_id: int, chunk: int | None = None) -> bool:
         if status not in _MATERIALISING:
             _complete_audience(cur, broadcast)
             return False
-        if connection.vendor == "postgresql":
-            # Measured on 1,000,000 rows: the four foreign keys checked per row during the
-            # insert cost less than the same checks queued as deferred triggers and run at
-            # commit (see bench/bench_audience.py).
+        immediate = IMMEDIATE_FK_CHECKS and connection.vendor == "postgresql"
+        if immediate:
             cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
         reached_sql, reached_params = targeted(broadcast).values("pk").query.sql_with_params()
         cur.execute(CHUNK_END.format(reached=reached_sql), [*reached_params, after, chunk - 1])
@@ -166,7 +175,7 @@ def materialise_chunk(broadcast_id: int, chunk: int | None = None) -> bool:
         ]
         cur.execute(MATERIALISE.format(reached=reached_sql, upto=upto), params)
         added = max(cur.rowcount, 0)
-        if connection.vendor == "postgresql":
+        if immediate:
             # Back to Django's default for whatever else the caller's transaction does.
             cur.execute("SET CONSTRAINTS ALL DEFERRED")
         if end:
@@ -174,16 +183,18 @@ def materialise_chunk(broadcast_id: int, chunk: int | None = None) -> bool:
                 audience_cursor=end[0], audience_size=F("audience_size") + added
             )
             return True
-        _complete_audience(cur, broadcast)
+        _complete_audience(cur, broadcast, broadcast.audience_size + added)
         return False
 
 
-def _complete_audience(cur, broadcast: Broadcast) -> None:
-    """The last chunk has landed: the size becomes exact, and a broadcast whose every row
-    was already sent (or that reached nobody) finishes here, since no send will finish it."""
+def _complete_audience(cur, broadcast: Broadcast, size: int | None = None) -> None:
+    """The last chunk has landed: the size becomes exact (each chunk added what it inserted,
+    in its own transaction), and a broadcast whose every row was already sent (or that
+    reached nobody) finishes here, since no send will finish it."""
     from banditore.dispatch import queries
 
-    size = broadcast.recipients.count()
+    if size is None:
+        size = broadcast.recipients.count()
     Broadcast.objects.filter(pk=broadcast.pk).update(audience_complete=True, audience_size=size)
     queries.finish_broadcasts({broadcast.pk}, timezone.now())
 
@@ -191,17 +202,15 @@ def _complete_audience(cur, broadcast: Broadcast) -> None:
 def materialise(broadcast_id: int) -> None:
     """Every chunk still missing, each in its own transaction."""
     while materialise_chunk(broadcast_id):
-        pass
+        if connection.vendor == "sqlite":
+            time.sleep(SQLITE_GAP_SECONDS)
 
 
 def resume_unfinished() -> int:
     """Continue every broadcast whose materialisation stopped half-way (a crash, a restart);
     for the worker's tick. Returns how many it continued."""
-    ids = list(
-        Broadcast.objects.filter(audience_complete=False, status__in=_MATERIALISING).values_list(
-            "pk", flat=True
-        )
-    )
+    # Cancelled ones too: their next chunk only marks them complete (nothing more queued).
+    ids = list(Broadcast.objects.filter(audience_complete=False).values_list("pk", flat=True))
     for pk in ids:
         materialise(pk)
     return len(ids)
