@@ -13,6 +13,27 @@ PHONE_MAX_LENGTH = 32
 # gettext's extractor would store the escape sequence there, not the character.
 MOBILE_EXAMPLE = "333\u00a0123\u00a04567"
 FOREIGN_EXAMPLE = "+41\u00a079\u00a0123\u00a045\u00a067"
+# The largest id a database column holds; a bigger one is no topic's.
+MAX_ID = 2**63 - 1
+
+
+class TopicsField(forms.ModelMultipleChoiceField):
+    """Django checks each chosen id with a lookup that knows the column's range, then fetches
+    them all with one that doesn't: an id past 64 bits reached SQLite and answered 500."""
+
+    def _check_values(self, value):
+        for pk in value:
+            try:
+                too_big = abs(int(str(pk))) > MAX_ID
+            except ValueError:
+                continue  # not a number: Django's own check refuses it
+            if too_big:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_choice"],
+                    code="invalid_choice",
+                    params={"value": pk},
+                )
+        return super()._check_values(value)
 
 
 class SignupForm(forms.Form):
@@ -41,7 +62,7 @@ class SignupForm(forms.Form):
             }
         ),
     )
-    topics = forms.ModelMultipleChoiceField(
+    topics = TopicsField(
         label=_("Topics"),
         help_text=_("Tick the topics you want. If you tick none, you receive all of them."),
         queryset=None,
