@@ -16,6 +16,7 @@ pytestmark = pytest.mark.django_db
 def small_chunks(monkeypatch):
     monkeypatch.setattr(audience, "CHUNK", 2)
     monkeypatch.setattr(audience, "SQLITE_CHUNK", 2)
+    monkeypatch.setattr(audience, "FIRST_CHUNK", 2)
     monkeypatch.setattr(audience, "SQLITE_GAP_SECONDS", 0)
 
 
@@ -48,7 +49,7 @@ def test_after_start_the_first_chunk_is_sendable_and_the_rest_follows_on_commit(
 ):
     b = with_audience(comune, 5)
     with django_capture_on_commit_callbacks(execute=False):
-        assert audience.start(b) == 5
+        assert audience.start(b) == 2
         b.refresh_from_db()
         assert (b.status, b.audience_complete, b.recipients.count()) == ("sending", False, 2)
     audience.materialise(b.pk)
@@ -56,7 +57,9 @@ def test_after_start_the_first_chunk_is_sendable_and_the_rest_follows_on_commit(
     assert (b.audience_complete, b.audience_size) == (True, 5)
     assert sorted(queued_subscribers(b)) == sorted(comune.subscribers.values_list("pk", flat=True))
     started = AuditEvent.objects.get(action="broadcast.started", target=f"broadcast:{b.pk}")
-    assert started.data["audience"] == 5
+    assert (started.data["audience"], started.data["complete"]) == (2, False)
+    done = AuditEvent.objects.get(action="broadcast.materialised", target=f"broadcast:{b.pk}")
+    assert done.data["audience"] == 5
 
 
 def test_the_on_commit_continuation_queues_everyone(
