@@ -89,6 +89,11 @@ def test_an_approver_approves_and_sends(office):
     assert 'id="do-retry"' in approver.get(f"/console/messaggi/{broadcast.pk}/").content.decode()
     csv = b"".join(approver.get(f"/console/messaggi/{broadcast.pk}/esiti.csv").streaming_content)
     assert csv.decode().splitlines()[0].startswith("phone,status")
+    from banditore.core.models import AuditEvent
+
+    assert (
+        AuditEvent.objects.get(action="broadcast.outcomes_exported").actor.username == "approvatore"
+    )
     assert len(csv.decode().splitlines()) == 3
 
 

@@ -184,6 +184,8 @@ def test_export_csv(comune, approver, people):
     every = b"".join(approver.get("/console/iscritti/esporta.csv?status=all").streaming_content)
     assert "+393331000003" in every.decode("utf-8-sig")
     assert approver.get("/console/iscritti/esporta.csv?status=nope").status_code == 404
+    exports = AuditEvent.objects.filter(action="subscribers.exported").order_by("id")
+    assert [e.data["status"] for e in exports] == ["active", "all"]
 
 
 def test_no_page_edits_a_number_or_a_status(comune, approver, people):

@@ -24,6 +24,7 @@ from banditore.console.access import staff
 from banditore.console.formatting import whatsapp_html
 from banditore.console.forms import BroadcastForm, ScheduleForm, TestSendForm
 from banditore.core import roles
+from banditore.core.models import audit
 
 B = Broadcast.Status
 
@@ -415,6 +416,13 @@ def test_send(request, pk: int):
 @staff()
 def outcomes_csv(request, pk: int):
     broadcast = _mine(request, pk)
+    # The outcomes name every recipient's number: who downloaded them is kept.
+    audit(
+        broadcast.organization,
+        "broadcast.outcomes_exported",
+        f"broadcast:{broadcast.pk}",
+        actor=request.user,
+    )
     response = StreamingHttpResponse(
         _csv_lines(lifecycle.outcomes(broadcast)), content_type="text/csv; charset=utf-8"
     )

@@ -22,6 +22,7 @@ from banditore.console.access import staff
 from banditore.console.models import PendingImport
 from banditore.console.staff_forms import ImportConfirm, ImportUpload, SubscriberFilter
 from banditore.core import roles
+from banditore.core.models import audit
 from banditore.subscribers import exporter, importer, privacy
 from banditore.subscribers.models import ConsentEvent, Subscriber
 
@@ -123,6 +124,8 @@ def export(request):
     status = request.GET.get("status", "active")
     if status not in exporter.STATUSES:
         raise Http404
+    # A list of citizens' numbers leaving the system: who took it, and which.
+    audit(org, "subscribers.exported", org.slug, actor=request.user, status=status)
 
     class Lines:
         # exporter.write_csv writes to a stream; collect what each row writes and yield it.
