@@ -352,7 +352,13 @@ class ChannelPump:
             except Exception as exc:
                 # A bug or a setting the HTTP library refuses: recorded, and the channel
                 # paused with the reason, rather than the delivery left in 'sending'.
-                log.exception("channel %s: sending delivery %s raised", self.channel.pk, d.id)
+                log.exception(
+                    "channel %s: sending delivery %s raised",
+                    self.channel.pk,
+                    d.id,
+                    extra={"channel_id": self.channel.pk, "delivery_id": d.id,
+                           "broadcast_id": d.broadcast_id},
+                )  # fmt: skip
                 title = f"{type(exc).__name__}: {exc}"[:300]
                 result = SendResult(error=SendError(INTERNAL_ERROR, title, STOP))
         finally:
@@ -431,6 +437,7 @@ class ChannelPump:
                     self.channel.pk,
                     len(self.results),
                     len(self.unsent),
+                    extra={"channel_id": self.channel.pk},
                 )
                 return
             await asyncio.sleep(0.5)
@@ -499,7 +506,10 @@ class Dispatcher:
                 raise
             except Exception:
                 # One broken channel never keeps the others from being served.
-                log.exception("channel %s: could not start sending", channel_id)
+                log.exception(
+                    "channel %s: could not start sending", channel_id,
+                    extra={"channel_id": channel_id},
+                )  # fmt: skip
 
     async def renew(self) -> None:
         started = time.monotonic()
@@ -520,7 +530,10 @@ class Dispatcher:
             return
         # Rows the previous owner had in flight go back to the queue now, not in a second.
         if reaped := await self.control(queries.reap):
-            log.warning("channel %s: %d deliveries of a lost lease requeued", channel_id, reaped)
+            log.warning(
+                "channel %s: %d deliveries of a lost lease requeued", channel_id, reaped,
+                extra={"channel_id": channel_id},
+            )  # fmt: skip
         channel = await self.db(self.load_channel, channel_id)
         try:
             pump = ChannelPump(self, channel, epoch, started + self.lease_seconds - LEASE_MARGIN)
@@ -531,7 +544,10 @@ class Dispatcher:
             await self.control(queries.release_lease, channel_id, self.worker_id, epoch)
             return
         self.pumps[channel_id] = (pump, asyncio.create_task(pump.run()))
-        log.info("channel %s leased by %s (epoch %s)", channel_id, self.worker_id, epoch)
+        log.info(
+            "channel %s leased by %s (epoch %s)", channel_id, self.worker_id, epoch,
+            extra={"channel_id": channel_id},
+        )  # fmt: skip
 
     def forget_finished(self) -> None:
         for channel_id, (_pump, task) in list(self.pumps.items()):
@@ -539,7 +555,10 @@ class Dispatcher:
                 continue
             del self.pumps[channel_id]
             if not task.cancelled() and task.exception() is not None:
-                log.error("channel %s pump crashed", channel_id, exc_info=task.exception())
+                log.error(
+                    "channel %s pump crashed", channel_id, exc_info=task.exception(),
+                    extra={"channel_id": channel_id},
+                )  # fmt: skip
 
     @staticmethod
     def load_channel(channel_id: int) -> Channel:
