@@ -1,8 +1,6 @@
 """Two operators acting on the same broadcast at the same moment: one wins, the other is
 refused by the state table (the row is locked while an action runs). PostgreSQL only."""
 
-import threading
-
 import pytest
 from django.db import connection
 
@@ -12,29 +10,20 @@ from banditore.broadcasts.models import Broadcast
 from banditore.core.models import AuditEvent
 from tests.broadcasts.conftest import in_state
 from tests.factories import make_comune, subscribe
+from tests.together import at_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def race(action, n: int = 4) -> list:
-    outcomes, barrier = [], threading.Barrier(n)
-
     def one(i):
-        barrier.wait()
         try:
             action(i)
-            outcomes.append("done")
+            return "done"
         except Refused as refused:
-            outcomes.append(refused.code)
-        finally:
-            connection.close()
+            return refused.code
 
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return sorted(outcomes)
+    return sorted(at_once(one, range(n)))
 
 
 @pytest.fixture

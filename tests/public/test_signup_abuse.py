@@ -4,7 +4,6 @@ nothing and learns nothing; uploads and oversized bodies are refused and nothing
 once proven, the confirmation page shows what was chosen."""
 
 import re
-import threading
 from collections import Counter
 from datetime import timedelta
 from urllib.parse import urlencode
@@ -19,6 +18,7 @@ from banditore.subscribers import service
 from banditore.subscribers.models import ConsentEvent, Subscriber
 from tests.factories import make_comune, subscribe
 from tests.public.conftest import english_client
+from tests.together import at_once
 
 from .helpers import UA, form, make_zone, sign_up, signed_up_page
 
@@ -82,24 +82,13 @@ def test_an_ipv4_address_written_as_ipv6_is_the_same_address(comune):
 
 def race_sign_ups(addresses: list[str]) -> Counter:
     """Every address posts the form at the same moment, each its own number."""
-    outcomes, barrier = [], threading.Barrier(len(addresses))
 
-    def one(i: int, address: str):
+    def one(numbered):
+        i, address = numbered
         client = english_client(REMOTE_ADDR=address)
-        barrier.wait()
-        try:
-            outcomes.append(sign_up(client, phone=f"333 200 {i:04d}").status_code)
-        finally:
-            connection.close()
+        return sign_up(client, phone=f"333 200 {i:04d}").status_code
 
-    threads = [
-        threading.Thread(target=one, args=(i, address)) for i, address in enumerate(addresses)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return Counter(outcomes)
+    return Counter(at_once(one, enumerate(addresses)))
 
 
 @pytest.fixture
