@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import override
 from ninja import File, Router, Schema, Status, UploadedFile
-from pydantic import AwareDatetime, ConfigDict, Field
+from pydantic import AwareDatetime, ConfigDict, Field, field_validator
 
 from banditore.api import testkeys
 from banditore.api.errors import ApiError
@@ -50,8 +50,33 @@ OUTCOME_FIELDS = [
 ]
 
 
+def _storable(value):
+    """Text a column can hold: PostgreSQL refuses a NUL, and a lone surrogate (which JSON's
+    \\u escapes can spell) is not UTF-8. Either reached the database and answered 500."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("text may not contain a NUL character")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("text may not contain an unpaired surrogate") from None
+    elif isinstance(value, list):
+        for item in value:
+            _storable(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _storable(key)
+            _storable(item)
+    return value
+
+
 class Strict(Schema):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*")
+    @classmethod
+    def _text_is_storable(cls, value):
+        return _storable(value)
 
 
 class BroadcastIn(Strict):
