@@ -61,7 +61,7 @@ def test_the_texts_are_saved_audited_and_previewed(comune, admin):
     event = AuditEvent.objects.get(action="settings.changed")
     assert event.data["fields"] == ["welcome_text"] and event.actor.username == "sindaca"
     page = admin.get("/console/impostazioni/").content.decode()
-    preview = page.split('id="preview-welcome_text">', 1)[1].split("</p>", 1)[0]
+    preview = page.split('id="preview-welcome_text" aria-live="polite">', 1)[1].split("</p>", 1)[0]
     assert preview == "Benvenuti nel canale di Comune di Pordenone!"
 
 
@@ -205,3 +205,24 @@ def test_a_blank_text_previews_the_built_in_one_with_believable_facts(comune, ad
     assert "Welcome to the WhatsApp service of the Comune di Pordenone!" in welcome[:400]
     chosen = page[page.index('id="preview-chosen_text"') :]
     assert "You will receive: Protezione civile, Viabilit" in chosen[:300]
+
+
+def test_a_reply_is_previewed_as_it_is_typed_before_saving(comune, admin):
+    before = comune.welcome_text
+    part = admin.post("/console/impostazioni/anteprima/", {"welcome_text": "Ciao da {name} {"})
+    assert part.status_code == 200
+    assert 'id="preview-welcome_text"' in part.content.decode()
+    assert "Ciao da Comune di Pordenone {" in part.content.decode()
+    comune.refresh_from_db()
+    assert comune.welcome_text == before
+    blank = admin.post("/console/impostazioni/anteprima/", {"info_text": " "}).content.decode()
+    assert "Commands: ISCRIVIMI to subscribe" in blank
+    assert admin.post("/console/impostazioni/anteprima/", {"name": "x"}).status_code == 404
+    page = admin.get("/console/impostazioni/").content.decode()
+    assert 'hx-post="/console/impostazioni/anteprima/"' in page and "htmx.min.js" in page
+
+
+def test_only_an_amministratore_previews(comune):
+    editor = member(comune, "redattrice", R.EDITOR)[0]
+    response = editor.post("/console/impostazioni/anteprima/", {"welcome_text": "x"})
+    assert response.status_code == 403

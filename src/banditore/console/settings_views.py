@@ -5,6 +5,7 @@ changed and never a secret's value."""
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -31,20 +32,37 @@ def _sample_facts(org) -> dict[str, str]:
         "words": "Borgo",
         "code": "ABC123",
         "choices": f"{replies.JOIN_WORD} / {replies.LEAVE_WORD}",
+        "description": org.description,
     }
 
 
+def _as_read(org, field: str, own: str | None, facts: dict) -> str:
+    """A reply as the chat would send it: the comune's text, or the built-in one if blank."""
+    text = own if (own or "").strip() else replies.built_in(field)
+    return org.render(text, **facts)
+
+
 def _previews(org, form):
-    """Each reply text as a citizen would read it: the typed text when the form failed, the
-    built-in text when the field is blank (as the chat would send it)."""
+    """Each reply text as a citizen would read it: the typed text when the form failed."""
     facts = _sample_facts(org)
     shown = []
     for field in OrganizationSettings.TEXTS:
         typed = form.data.get(field) if form.is_bound else None
         own = typed if typed is not None else getattr(org, field)
-        text = own if (own or "").strip() else replies.built_in(field)
-        shown.append((form[field], org.render(text, **facts)))
+        shown.append((form[field], _as_read(org, field, own, facts)))
     return shown
+
+
+@staff(roles.SETTINGS)
+@require_POST
+def preview(request):
+    """The htmx partial under a reply text, redrawn as it is typed, before anything is saved."""
+    org = request.operator.organization
+    field = next((f for f in OrganizationSettings.TEXTS if f in request.POST), None)
+    if field is None:
+        raise Http404
+    text = _as_read(org, field, request.POST[field], _sample_facts(org))
+    return render(request, "console/settings/_preview.html", {"name": field, "text": text})
 
 
 def _channels(org):

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.db import models
+from django.urls import reverse_lazy
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -146,6 +147,20 @@ class OrganizationSettings(Styled, forms.ModelForm):
             "controller": forms.Textarea(attrs={"rows": 2}),
             "contacts": forms.Textarea(attrs={"rows": 2}),
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Each reply's preview follows the typing (settings_views.preview), before saving.
+        for name in self.TEXTS:
+            self.fields[name].widget.attrs.update(
+                {
+                    "hx-post": reverse_lazy("console:settings_preview"),
+                    "hx-trigger": "input changed delay:400ms",
+                    "hx-target": f"#preview-{name}",
+                    "hx-swap": "outerHTML",
+                    "hx-include": "#settings-form [name=csrfmiddlewaretoken]",
+                }
+            )
 
     def clean(self):
         data = super().clean()

@@ -13,6 +13,7 @@ urlpatterns = [
     path("iscritti/<int:pk>/cancella/", subscribers.erase, name="subscriber_erase"),
     path("messaggi-ricevuti/", inbound.listing, name="inbound"),
     path("impostazioni/", settings_views.page, name="settings"),
+    path("impostazioni/anteprima/", settings_views.preview, name="settings_preview"),
     path(
         "impostazioni/canale/<int:pk>/",
         settings_views.channel_credentials,

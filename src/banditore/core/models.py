@@ -57,6 +57,8 @@ class Organization(models.Model):
     waiting_text = _reply(_("still waiting for approval sentence"))
     join_text = _reply(_("how to subscribe sentence"))
     leave_text = _reply(_("how to leave sentence"))
+    info_text = _reply(_("INFO reply"))
+    topics_help_text = _reply(_("how to choose topics sentence"))
     pointer_interval_hours = models.PositiveIntegerField(
         _("pointer at most every (hours)"), default=24
     )

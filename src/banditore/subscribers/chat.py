@@ -77,17 +77,12 @@ def _topic_list(org: Organization, subscriber: Subscriber | None) -> str:
 
 
 def info_text(org: Organization, subscriber: Subscriber | None) -> str:
-    return _(
-        "%(name)s on WhatsApp: %(description)s. This number only sends news and does not "
-        "read messages.\n\nTopics:\n%(topics)s\n\nCommands: ISCRIVIMI to subscribe, "
-        "CANCELLAMI to leave, TEMI to choose topics, I MIEI DATI for your data.\n"
-        "Privacy notice: %(privacy)s"
-    ) % {
-        "name": org.name,
-        "description": org.description,
-        "topics": _topic_list(org, subscriber),
-        "privacy": org.privacy_notice_url or "-",
-    }
+    return replies.text(
+        org,
+        "info_text",
+        description=org.description,
+        topics=_topic_list(org, subscriber),
+    )
 
 
 def topics_text(org: Organization, subscriber: Subscriber | None) -> str:
@@ -97,9 +92,7 @@ def topics_text(org: Organization, subscriber: Subscriber | None) -> str:
         }
     else:
         text = _("Topics:\n%(list)s\n\n") % {"list": _topic_list(org, subscriber)}
-    text += _(
-        "To choose write e.g. TEMI 1 3 (only those), TEMI TUTTI (all), or +VIABILITA -EVENTI."
-    )
+    text += replies.text(org, "topics_help_text")
     if subscriber is not None and subscriber.status == S.PENDING:
         if subscriber.confirmed_at:
             text += "\n" + replies.text(org, "waiting_text")

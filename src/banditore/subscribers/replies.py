@@ -46,6 +46,15 @@ BUILT_IN = {
     "waiting_text": gettext_lazy("Your sign-up is waiting for the approval of the {name}."),
     "join_text": gettext_lazy("To subscribe write ISCRIVIMI."),
     "leave_text": gettext_lazy("To leave write CANCELLAMI."),
+    "info_text": gettext_lazy(
+        "{name} on WhatsApp: {description}. This number only sends news and does not read "
+        "messages.\n\nTopics:\n{topics}\n\nCommands: ISCRIVIMI to subscribe, CANCELLAMI "
+        "to leave, TEMI to choose topics, I MIEI DATI for your data.\n"
+        "Privacy notice: {privacy_url}"
+    ),
+    "topics_help_text": gettext_lazy(
+        "To choose write e.g. TEMI 1 3 (only those), TEMI TUTTI (all), or +VIABILITA -EVENTI."
+    ),
 }
 
 FIELDS = tuple(BUILT_IN)
