@@ -17,6 +17,8 @@ class Command(BaseCommand):
             sys.executable, "-m", "gunicorn", "banditore.wsgi:application",
             "--bind", bind, "--workers", str(workers), "--threads", str(threads),
             "--worker-class", "gthread", "--graceful-timeout", "5",
+            # gunicorn 27's control socket would be written under $HOME: nothing uses it.
+            "--no-control-socket",
             "--access-logfile", "-" if options["verbosity"] > 1 else "/dev/null",
         ]  # fmt: skip
         os.execv(sys.executable, argv)
