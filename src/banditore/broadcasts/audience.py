@@ -128,7 +128,7 @@ def start(broadcast: Broadcast, *, actor=None, label: str = "system") -> int:
                 "audience_size",
             ]
         )
-        more = materialise_chunk(broadcast.pk, FIRST_CHUNK)
+        more = materialise_chunk(broadcast.pk, FIRST_CHUNK, first=True)
         broadcast.refresh_from_db(fields=["status", "audience_size"])
         size = broadcast.audience_size
         audit(
@@ -146,7 +146,7 @@ def start(broadcast: Broadcast, *, actor=None, label: str = "system") -> int:
     return size
 
 
-def materialise_chunk(broadcast_id: int, chunk: int | None = None) -> bool:
+def materialise_chunk(broadcast_id: int, chunk: int | None = None, *, first=False) -> bool:
     """Queue the next chunk of a broadcast's audience, in one transaction; True if more is
     left. Safe to call from any process at any time: it continues from the stored cursor."""
     chunk = chunk or (SQLITE_CHUNK if connection.vendor == "sqlite" else CHUNK)
@@ -194,11 +194,13 @@ def materialise_chunk(broadcast_id: int, chunk: int | None = None) -> bool:
                 audience_cursor=end[0], audience_size=F("audience_size") + added
             )
             return True
-        _complete_audience(cur, broadcast, broadcast.audience_size + added)
+        _complete_audience(cur, broadcast, broadcast.audience_size + added, record=not first)
         return False
 
 
-def _complete_audience(cur, broadcast: Broadcast, size: int | None = None) -> None:
+def _complete_audience(
+    cur, broadcast: Broadcast, size: int | None = None, *, record: bool = True
+) -> None:
     """The last chunk has landed: the size becomes exact (each chunk added what it inserted,
     in its own transaction), and a broadcast whose every row was already sent (or that
     reached nobody) finishes here, since no send will finish it."""
@@ -207,6 +209,9 @@ def _complete_audience(cur, broadcast: Broadcast, size: int | None = None) -> No
     if size is None:
         size = broadcast.recipients.count()
     Broadcast.objects.filter(pk=broadcast.pk).update(audience_complete=True, audience_size=size)
+    queries.finish_broadcasts({broadcast.pk}, timezone.now())
+    if not record:
+        return  # all in start()'s first chunk: its broadcast.started says the size
     audit(
         broadcast.organization,
         "broadcast.materialised",
@@ -214,7 +219,6 @@ def _complete_audience(cur, broadcast: Broadcast, size: int | None = None) -> No
         label="system",
         audience=size,
     )
-    queries.finish_broadcasts({broadcast.pk}, timezone.now())
 
 
 def materialise(broadcast_id: int) -> None:
