@@ -228,14 +228,25 @@ def materialise(broadcast_id: int) -> None:
             time.sleep(SQLITE_GAP_SECONDS)
 
 
-def resume_unfinished() -> int:
-    """Continue every broadcast whose materialisation stopped half-way (a crash, a restart);
-    for the worker's tick. Returns how many it continued."""
+def resume_step() -> bool:
+    """One more chunk of every broadcast whose audience is not complete (the caller that
+    started it crashed or was killed, e.g. a web request past its timeout); True while some
+    have more. The worker calls it in a loop of its own, so a crash loses no recipient."""
     # Cancelled ones too: their next chunk only marks them complete (nothing more queued).
     ids = list(Broadcast.objects.filter(audience_complete=False).values_list("pk", flat=True))
+    more = False
     for pk in ids:
-        materialise(pk)
-    return len(ids)
+        more |= materialise_chunk(pk)
+    return more
+
+
+def resume_unfinished() -> int:
+    """Every unfinished audience, to the end; how many broadcasts were unfinished."""
+    count = Broadcast.objects.filter(audience_complete=False).count()
+    while resume_step():
+        if connection.vendor == "sqlite":
+            time.sleep(SQLITE_GAP_SECONDS)
+    return count
 
 
 def status_counts(broadcast: Broadcast) -> dict[str, int]:

@@ -20,7 +20,7 @@ from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
 from django_tasks_db.management.commands.db_worker import Worker
 
-from banditore.broadcasts import scheduling
+from banditore.broadcasts import audience, scheduling
 from banditore.core import periodic
 from banditore.core.db import reconnecting
 from banditore.dispatch import dispatcher
@@ -126,10 +126,28 @@ class Command(BaseCommand):
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        jobs = [asyncio.create_task(self.tick(stop, tasks))]
+        jobs = [
+            asyncio.create_task(self.tick(stop, tasks)),
+            asyncio.create_task(self.audiences(stop)),
+        ]
         if dispatch:
             jobs.append(asyncio.create_task(Dispatcher(f"dispatch-{worker_id}").run(stop)))
         await asyncio.gather(*jobs)
+
+    async def audiences(self, stop: asyncio.Event) -> None:
+        """Finish queueing any audience whose starter died between chunks: a chunk at a
+        time, so a stop waits for one chunk at most."""
+        quiet = Quiet("audience resumer")
+        while not stop.is_set():
+            more = False
+            try:
+                more = await asyncio.to_thread(reconnecting, audience.resume_step)
+                quiet.ok()
+            except Exception:
+                quiet.failed()
+            pause = audience.SQLITE_GAP_SECONDS if more else 2.0
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=pause)
 
     async def tick(self, stop: asyncio.Event, tasks: TasksThread) -> None:
         """Pick up webhook events whose task was lost or whose retry time has come, and run
