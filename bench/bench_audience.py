@@ -27,14 +27,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from procs import fresh_comune, log
+
 HERE = Path(__file__).resolve().parent
 PG_URL = os.environ.get(
     "BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/banditore_bench_audience"
 )
-
-
-def log(*args):
-    print(*args, file=sys.stderr, flush=True)
 
 
 def setup_django(database_url: str | None, var_dir: str):
@@ -54,23 +52,12 @@ def setup_django(database_url: str | None, var_dir: str):
 
 def seed(n: int, base_url: str = "http://127.0.0.1:9", rate: int = 1_000_000):
     """n active subscribers of one comune, written by the database itself."""
-    from django.core.management import call_command
     from django.db import connection, transaction
     from django.utils import timezone
 
     from banditore.broadcasts.models import Broadcast
-    from banditore.channels.models import Channel
-    from banditore.core.demo import SANDBOX
-    from banditore.core.models import Organization
 
-    call_command("flush", interactive=False, verbosity=0)
-    org = Organization.objects.create(slug="bench", name="Comune di Bench")
-    channel = Channel.objects.create(
-        organization=org,
-        name="bench",
-        config={**SANDBOX, "base_url": base_url},
-        rate_per_second=rate,
-    )
+    org, channel = fresh_comune(base_url, rate)
     now = timezone.now()
     started = time.monotonic()
     with transaction.atomic(), connection.cursor() as cur:

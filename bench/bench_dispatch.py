@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from procs import log
+from procs import fresh_comune, log
 
 TMP = tempfile.mkdtemp(prefix="banditore-bench-")
 os.environ.setdefault("BANDITORE_VAR_DIR", TMP)
@@ -40,9 +40,6 @@ from django.db.models import Max, Min  # noqa: E402
 
 from banditore.broadcasts import audience  # noqa: E402
 from banditore.broadcasts.models import Broadcast, Delivery  # noqa: E402
-from banditore.channels.models import Channel  # noqa: E402
-from banditore.core.demo import SANDBOX  # noqa: E402
-from banditore.core.models import Organization  # noqa: E402
 from banditore.dispatch.dispatcher import Dispatcher, run  # noqa: E402
 from banditore.subscribers.models import Subscriber  # noqa: E402
 
@@ -77,16 +74,7 @@ def sandbox(mps: float, latency_ms: float):
 
 
 def prepare(n: int, rate: int, base_url: str) -> Broadcast:
-    # Each run starts from empty tables. A flush, not deletes: a started broadcast is
-    # immutable and refuses to be deleted.
-    call_command("flush", interactive=False, verbosity=0)
-    org = Organization.objects.create(slug="bench", name="Comune di Bench")
-    channel = Channel.objects.create(
-        organization=org,
-        name="bench",
-        config={**SANDBOX, "base_url": base_url},
-        rate_per_second=rate,
-    )
+    org, channel = fresh_comune(base_url, rate)
     Subscriber.objects.bulk_create(
         (Subscriber(organization=org, phone=f"+39333{i:07d}", status="active") for i in range(n)),
         batch_size=5000,

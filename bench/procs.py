@@ -80,3 +80,23 @@ def process(argv: list[str], ready_port: int | None = None, env: dict | None = N
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def fresh_comune(base_url: str, rate: int):
+    """Empty tables, then one comune with one channel pointing at base_url: each run starts
+    from scratch. A flush, not deletes: a started broadcast refuses to be deleted."""
+    from django.core.management import call_command
+
+    from banditore.channels.models import Channel
+    from banditore.core.demo import SANDBOX
+    from banditore.core.models import Organization
+
+    call_command("flush", interactive=False, verbosity=0)
+    org = Organization.objects.create(slug="bench", name="Comune di Bench")
+    channel = Channel.objects.create(
+        organization=org,
+        name="bench",
+        config={**SANDBOX, "base_url": base_url},
+        rate_per_second=rate,
+    )
+    return org, channel
