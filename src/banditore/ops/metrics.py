@@ -80,46 +80,24 @@ class DatabaseCollector(Collector):
     def outcomes(self, now):
         since = now - WINDOW
         window = int(WINDOW.total_seconds())
-        sent = GaugeMetricFamily(
-            "banditore_sent_recent",
-            f"Deliveries sent in the last {window} s, per channel.",
-            labels=["channel"],
-        )
-        rows = (
-            Delivery.objects.filter(status__in=SENT, sent_at__gte=since)
-            .values("channel_id")
-            .annotate(n=Count("id"))
-            .order_by()
-        )
-        for row in rows:
-            sent.add_metric([str(row["channel_id"])], row["n"])
-        failed = GaugeMetricFamily(
-            "banditore_failed_recent",
-            f"Deliveries failed for good in the last {window} s, per channel and error code.",
-            labels=["channel", "code"],
-        )
-        rows = (
-            Delivery.objects.filter(status=Delivery.Status.FAILED, failed_at__gte=since)
-            .values("channel_id", "error_code")
-            .annotate(n=Count("id"))
-            .order_by()
-        )
-        for row in rows:
-            failed.add_metric([str(row["channel_id"]), str(row["error_code"] or "")], row["n"])
-        retrying = GaugeMetricFamily(
-            "banditore_retrying",
-            "Queued deliveries whose last attempt got an error, per channel and error code.",
-            labels=["channel", "code"],
-        )
-        rows = (
-            Delivery.objects.filter(status=Delivery.Status.QUEUED, error_code__isnull=False)
-            .values("channel_id", "error_code")
-            .annotate(n=Count("id"))
-            .order_by()
-        )
-        for row in rows:
-            retrying.add_metric([str(row["channel_id"]), str(row["error_code"])], row["n"])
-        return [sent, failed, retrying]
+        return [
+            _counted(
+                "banditore_sent_recent",
+                f"Deliveries sent in the last {window} s, per channel.",
+                Delivery.objects.filter(status__in=SENT, sent_at__gte=since),
+                by_code=False,
+            ),
+            _counted(
+                "banditore_failed_recent",
+                f"Deliveries failed for good in the last {window} s, per channel and error code.",
+                Delivery.objects.filter(status=Delivery.Status.FAILED, failed_at__gte=since),
+            ),
+            _counted(
+                "banditore_retrying",
+                "Queued deliveries whose last attempt got an error, per channel and error code.",
+                Delivery.objects.filter(status=Delivery.Status.QUEUED, error_code__isnull=False),
+            ),
+        ]
 
     def webhooks(self, now):
         pending = WebhookEvent.objects.filter(status=WebhookEvent.Status.PENDING).aggregate(
@@ -197,3 +175,12 @@ def exposition() -> bytes:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(DatabaseCollector())
     return generate_latest(registry)
+
+
+def _counted(name: str, documentation: str, deliveries, *, by_code: bool = True):
+    """A gauge of how many of these deliveries there are, per channel (and error code)."""
+    fields = ["channel_id", "error_code"] if by_code else ["channel_id"]
+    family = GaugeMetricFamily(name, documentation, labels=["channel", "code"][: len(fields)])
+    for row in deliveries.values(*fields).annotate(n=Count("id")).order_by():
+        family.add_metric([str(row[f] or "") for f in fields], row["n"])
+    return family
