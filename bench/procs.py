@@ -100,3 +100,45 @@ def fresh_comune(base_url: str, rate: int):
         rate_per_second=rate,
     )
     return org, channel
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far, all its threads (/proc/<pid>/stat)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    # The command name may hold spaces or parentheses: fields are counted after its ')'.
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def processes_named(comm: str) -> dict[int, float]:
+    """CPU seconds so far of every process whose command name is `comm`, by pid; a process
+    that can't be read (gone meanwhile) is left out."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, ValueError):
+            if (entry / "comm").read_text().strip() == comm:
+                found[int(entry.name)] = cpu_seconds(int(entry.name))
+    return found
+
+
+@contextlib.contextmanager
+def postgres_database(url: str):
+    """A PostgreSQL database of the bench's own, created empty and dropped afterwards
+    (connections still open to it are ended by the drop)."""
+    import urllib.parse
+
+    import psycopg
+
+    parts = urllib.parse.urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin = parts._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield url
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
