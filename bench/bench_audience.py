@@ -2,8 +2,8 @@
 
 Figures (one JSON object each on stdout; details on stderr):
 - audience_1m_materialise_seconds_pg: 1,000,000 subscribers queued on PostgreSQL, from
-  start() to the last chunk committed; target 10 s. ..._pg_deferred is the same with the
-  foreign keys checked at commit (audience.IMMEDIATE_FK_CHECKS off), for comparison.
+  start() to the last chunk committed (the lanes in parallel, as a send does it); target
+  10 s. ..._pg_one_lane is the same in a single lane, for comparison.
 - first_message_after_send_seconds: on that 1,000,000, from start() to the first accepted
   send, the dispatcher running meanwhile against a do-nothing Graph; target 1 s.
 - worker_rss_mb_1m_queued: the dispatcher process's peak RSS while it sends from those
@@ -105,11 +105,10 @@ def timed_materialise(broadcast) -> dict:
 def chunk_holds(broadcast) -> dict:
     """Materialise chunk by chunk from here, timing each (each is one write transaction)."""
     from banditore.broadcasts import audience
-    from banditore.broadcasts.models import Broadcast
+    from banditore.broadcasts.models import AudienceLane, Broadcast
 
-    Broadcast.objects.filter(pk=broadcast.pk).update(
-        status="sending", audience_complete=False, audience_cursor=0
-    )
+    Broadcast.objects.filter(pk=broadcast.pk).update(status="sending", audience_complete=False)
+    AudienceLane.objects.create(broadcast=broadcast, lane=0, lanes=1)
     holds = []
     started = time.monotonic()
     more = True
@@ -144,13 +143,14 @@ def pg_part(n: int) -> list[dict]:
     from banditore.broadcasts import audience
 
     figures = []
-    # The comparison with deferred checks doubles the run: BENCH_AUDIENCE_COMPARE=0 skips it.
+    # The comparison with one lane doubles the run: BENCH_AUDIENCE_COMPARE=0 skips it.
     compare = os.environ.get("BENCH_AUDIENCE_COMPARE", "1") != "0"
-    for immediate in (True, False) if compare else (True,):
-        audience.IMMEDIATE_FK_CHECKS = immediate
+    lanes = audience.LANES
+    for parallel in (True, False) if compare else (True,):
+        audience.LANES = lanes if parallel else {}
         r = timed_materialise(seed(n))
-        log(f"pg materialise n={n} immediate_fk={immediate}: {r}")
-        suffix = "" if immediate else "_deferred"
+        log(f"pg materialise n={n} lanes={audience.lanes()}: {r}")
+        suffix = "" if parallel else "_one_lane"
         figures.append(
             {
                 "name": f"audience_1m_materialise_seconds_pg{suffix}",
@@ -162,7 +162,7 @@ def pg_part(n: int) -> list[dict]:
                 "queued": r["size"],
             }
         )
-    audience.IMMEDIATE_FK_CHECKS = True
+    audience.LANES = lanes
     figures += pg_first_message(n)
     return figures
 

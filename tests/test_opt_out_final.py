@@ -3,6 +3,7 @@
 import pytest
 
 from banditore.broadcasts.models import Broadcast, Delivery
+from banditore.dispatch import queries
 from banditore.subscribers import privacy, service
 from banditore.subscribers.models import ConsentEvent, Subscriber
 from tests.factories import channel_of, make_comune, subscribe
@@ -111,3 +112,22 @@ def test_erasure_skips_everything_still_waiting(channel, comune):
     assert privacy.erase(comune, CITIZEN, actor_label="ufficio")
     assert states(news, reply) == [("skipped", "erased")] * 2
     assert Delivery.objects.filter(recipient=CITIZEN).count() == 0
+
+
+def test_a_row_that_lands_after_the_erasure_is_skipped_and_loses_the_number(channel, comune):
+    # The outbox keeps no foreign key to the subscriber (Delivery.subscriber): an audience
+    # chunk that read the citizen just before the erasure committed lands a row naming a
+    # subscriber that is gone. The claim must not send it, and the number must not stay.
+    citizen = subscribe(comune, CITIZEN)
+    broadcast = sending(channel)
+    gone = citizen.pk
+    assert privacy.erase(comune, CITIZEN, actor_label="ufficio")
+    late = Delivery.objects.create(
+        organization=comune, channel=channel, broadcast=broadcast, subscriber_id=gone,
+        recipient=CITIZEN,
+    )  # fmt: skip
+    epoch = queries.acquire_lease(channel.pk, "w", 15)
+    claim = queries.claim(channel.pk, "w", epoch, late.priority, 0, 10)
+    assert claim.rows == []
+    late.refresh_from_db()
+    assert (late.status, late.skip_reason, late.recipient) == ("skipped", "erased", "")

@@ -14,14 +14,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_the_worker_queues_the_rest_of_an_audience_whose_starter_died(monkeypatch):
     with processes.sandbox() as sandbox_url:
         org = make_comune(base_url=sandbox_url)
-        total = audience.FIRST_CHUNK + 7
+        first = audience.FIRST_CHUNK * audience.lanes()  # a first chunk per lane
+        total = first + 7
         for i in range(total):
             subscribe(org, f"+39333444{i:04d}")
         b = Broadcast.objects.create(organization=org, channel=channel_of(org), text="Avviso")
         # The starter dies right after its commit: what would queue the other chunks never
         # runs (in this process only; the worker below is another).
         monkeypatch.setattr(audience, "materialise", lambda broadcast_id: None)
-        assert audience.start(b) == audience.FIRST_CHUNK
+        assert audience.start(b) == first
         b.refresh_from_db()
         assert not b.audience_complete
 

@@ -128,8 +128,11 @@ WHERE id IN ({ids}) AND status = 'queued'
 RETURNING id, kind, recipient, text, broadcast_id, priority, attempts, created_at, free
 """
 
+# A row whose subscriber is gone was erased (or queued by a chunk that landed just after the
+# erasure, see Delivery.subscriber): the number goes with it.
 SKIP = """
-UPDATE broadcasts_delivery SET status = 'skipped', skip_reason = %s, claimed_by = ''
+UPDATE broadcasts_delivery SET status = 'skipped', skip_reason = %s, claimed_by = '',
+  recipient = CASE WHEN %s = 'erased' THEN '' ELSE recipient END
 WHERE id = %s AND status = 'queued'
 """
 
@@ -301,7 +304,7 @@ def claim(
         for delivery_id, kind, to_operator, subscriber, broadcast, goes_free in candidates:
             reason, held = _why_not(kind, bool(to_operator), subscriber, broadcast)
             if reason:
-                skip.append([reason, delivery_id])
+                skip.append([reason, reason, delivery_id])
             elif held:
                 hold.append([delivery_id])
             elif goes_free:
