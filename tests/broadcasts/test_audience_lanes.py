@@ -24,6 +24,13 @@ def striped(monkeypatch):
     monkeypatch.setattr(audience, "SQLITE_GAP_SECONDS", 0)
 
 
+def started_then_crashed(b: Broadcast, monkeypatch) -> int:
+    # The sender dies right after its commit: what would queue the rest never runs.
+    with monkeypatch.context() as m:
+        m.setattr(audience, "continue_after_start", lambda broadcast_id: None)
+        return audience.start(b)
+
+
 def with_audience(org, n: int) -> Broadcast:
     for i in range(n):
         subscribe(org, f"+39333555{i:04d}")
@@ -43,13 +50,12 @@ def materialised_events(b: Broadcast) -> int:
     ).count()
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_each_lane_gets_a_first_chunk_and_a_crash_after_start_loses_nobody(
-    comune, striped, django_capture_on_commit_callbacks
+    comune, striped, monkeypatch
 ):
     b = with_audience(comune, 20)
-    with django_capture_on_commit_callbacks(execute=False):
-        assert audience.start(b) == 2 * LANES
+    assert started_then_crashed(b, monkeypatch) == 2 * LANES
     lanes = AudienceLane.objects.filter(broadcast=b)
     assert sorted(lanes.values_list("lane", "lanes", "complete")) == [
         (lane, LANES, False) for lane in range(LANES)
@@ -67,7 +73,7 @@ def test_each_lane_gets_a_first_chunk_and_a_crash_after_start_loses_nobody(
     assert not AudienceLane.objects.filter(broadcast=b).exists()
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_a_small_audience_lands_whole_in_the_callers_transaction(comune, striped):
     # One per lane, fewer than a first chunk: every lane knows it is complete at once (a
     # lane exactly as long as its chunk learns it only from the next, empty, chunk).
@@ -79,15 +85,12 @@ def test_a_small_audience_lands_whole_in_the_callers_transaction(comune, striped
     assert not AudienceLane.objects.filter(broadcast=b).exists()
 
 
-@pytest.mark.django_db
-def test_a_cancel_completes_every_lane_and_queues_no_more(
-    comune, striped, django_capture_on_commit_callbacks
-):
+@pytest.mark.django_db(transaction=True)
+def test_a_cancel_completes_every_lane_and_queues_no_more(comune, striped, monkeypatch):
     from banditore.broadcasts import lifecycle
 
     b = with_audience(comune, 30)
-    with django_capture_on_commit_callbacks(execute=False):
-        first = audience.start(b)
+    first = started_then_crashed(b, monkeypatch)
     lifecycle.cancel(b, lifecycle.SYSTEM)
     audience.resume_unfinished()
     b.refresh_from_db()
@@ -143,3 +146,40 @@ def test_two_lanes_finishing_at_once_complete_the_audience_once(comune, monkeypa
     assert (b.audience_complete, b.audience_size) == (True, 8)
     assert everyone_once(b, comune)
     assert materialised_events(b) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_a_worker_alive_the_sender_leaves_the_rest_to_it(comune, striped):
+    # A web request (or a scheduler tick) returns once the first chunks are in: a million
+    # would otherwise hold it for seconds. The worker's resumer queues the rest.
+    from banditore.ops import heartbeat
+
+    b = with_audience(comune, 20)
+    heartbeat.beat("worker-elsewhere")
+    with transaction.atomic():  # its commit runs the continuation, which leaves it be
+        first = audience.start(b)
+    b.refresh_from_db()
+    assert (b.audience_complete, b.recipients.count()) == (False, first)
+    assert audience.resume_unfinished() == 1  # as the worker's loop calls it
+    b.refresh_from_db()
+    assert (b.audience_complete, b.audience_size) == (True, 20)
+    assert everyone_once(b, comune)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stopping_worker_stops_between_chunks(comune, striped, monkeypatch):
+    b = with_audience(comune, 40)
+    first = started_then_crashed(b, monkeypatch)
+    calls = []
+
+    def stopping():
+        calls.append(1)
+        return len(calls) > 2  # two more chunks, then the stop
+
+    audience.resume_unfinished(stopping)
+    b.refresh_from_db()
+    assert not b.audience_complete
+    assert first < b.recipients.count() < 40
+    audience.resume_unfinished()
+    b.refresh_from_db()
+    assert (b.audience_complete, b.audience_size) == (True, 40)

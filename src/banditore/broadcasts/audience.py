@@ -114,9 +114,9 @@ def start(broadcast: Broadcast, *, actor=None, label: str = "system") -> int:
     (the whole audience, unless it is bigger than the first chunks).
 
     The first chunk of each lane lands in the caller's transaction, so the broadcast is
-    sendable as soon as it commits; the rest follow after that commit, lanes in parallel
-    (and a worker's `resume_step` picks them up after a crash). `audience_size` grows with
-    each chunk; the audit event broadcast.materialised records the final size."""
+    sendable as soon as it commits; the rest follow after that commit, lanes in parallel, by
+    a worker if one is running (which also picks them up after a crash). `audience_size`
+    grows with each chunk; the audit event broadcast.materialised records the final size."""
     with transaction.atomic():
         broadcast = Broadcast.objects.select_for_update().get(pk=broadcast.pk)
         if broadcast.status not in (
@@ -160,8 +160,19 @@ def start(broadcast: Broadcast, *, actor=None, label: str = "system") -> int:
         )
         if more:
             # After the caller's commit: chunks of our own can't commit inside its transaction.
-            transaction.on_commit(lambda pk=broadcast.pk: materialise(pk))
+            transaction.on_commit(lambda pk=broadcast.pk: continue_after_start(pk))
     return size
+
+
+def continue_after_start(broadcast_id: int) -> None:
+    """The rest of an audience: a running worker's (its resumer queues it within seconds,
+    lanes in parallel), so a web request or a scheduler tick returns at once; with no worker
+    alive (the CLI on its own, a test), here and now."""
+    from banditore.ops import heartbeat
+
+    if heartbeat.alive().exists():
+        return
+    materialise(broadcast_id)
 
 
 def materialise_chunk(
@@ -275,36 +286,39 @@ def _complete_audience(broadcast: Broadcast, size: int, *, record: bool = True) 
     )
 
 
-def materialise(broadcast_id: int) -> None:
+def materialise(broadcast_id: int, stopping=lambda: False) -> None:
     """Every chunk still missing, each in its own transaction; on PostgreSQL the lanes at
-    once, each in a thread of its own (the work is the database's: the threads only wait)."""
+    once, each in a thread of its own (the work is the database's: the threads only wait).
+    `stopping` is asked between chunks: a worker's stop waits for one chunk at most."""
     pending = list(
         AudienceLane.objects.filter(broadcast_id=broadcast_id, complete=False).values_list(
             "lane", flat=True
         )
     )
     if connection.vendor != "postgresql" or len(pending) < 2:
-        while materialise_chunk(broadcast_id):
+        while not stopping() and materialise_chunk(broadcast_id):
             if connection.vendor == "sqlite":
                 time.sleep(SQLITE_GAP_SECONDS)
         return
     helpers = [
-        threading.Thread(target=_fill_lane, args=(broadcast_id, lane), name=f"audience-{lane}")
+        threading.Thread(
+            target=_fill_lane, args=(broadcast_id, lane, stopping), name=f"audience-{lane}"
+        )
         for lane in pending[1:]
     ]
     for thread in helpers:
         thread.start()
-    _fill_lane(broadcast_id, pending[0], own_connection=False)
+    _fill_lane(broadcast_id, pending[0], stopping, own_connection=False)
     for thread in helpers:
         thread.join()
 
 
-def _fill_lane(broadcast_id: int, lane: int, *, own_connection: bool = True) -> None:
+def _fill_lane(broadcast_id: int, lane: int, stopping, *, own_connection: bool = True) -> None:
     try:
-        while materialise_chunk(broadcast_id, lane=lane):
+        while not stopping() and materialise_chunk(broadcast_id, lane=lane):
             pass
     except Exception:
-        # What is left of the lane is the worker's (resume_step): nobody is lost.
+        # What is left of the lane is a worker's (resume_unfinished): nobody is lost.
         log.exception("broadcast %s: lane %s stopped", broadcast_id, lane,
                       extra={"broadcast_id": broadcast_id})  # fmt: skip
         if not own_connection:
@@ -314,25 +328,17 @@ def _fill_lane(broadcast_id: int, lane: int, *, own_connection: bool = True) -> 
             connection.close()
 
 
-def resume_step() -> bool:
-    """One more chunk of every broadcast whose audience is not complete (the caller that
-    started it crashed or was killed, e.g. a web request past its timeout); True while some
-    have more. The worker calls it in a loop of its own, so a crash loses no recipient."""
+def resume_unfinished(stopping=lambda: False) -> int:
+    """Queue the rest of every audience not complete yet: those a worker was handed (see
+    continue_after_start), and those whose starter crashed or was killed between chunks.
+    Lanes another process is filling are left to it. How many audiences were unfinished."""
     # Cancelled ones too: their next chunk only marks them complete (nothing more queued).
     ids = list(Broadcast.objects.filter(audience_complete=False).values_list("pk", flat=True))
-    more = False
     for pk in ids:
-        more |= materialise_chunk(pk)
-    return more
-
-
-def resume_unfinished() -> int:
-    """Every unfinished audience, to the end; how many broadcasts were unfinished."""
-    count = Broadcast.objects.filter(audience_complete=False).count()
-    while resume_step():
-        if connection.vendor == "sqlite":
-            time.sleep(SQLITE_GAP_SECONDS)
-    return count
+        if stopping():
+            break
+        materialise(pk, stopping)
+    return len(ids)
 
 
 def status_counts(broadcast: Broadcast) -> dict[str, int]:

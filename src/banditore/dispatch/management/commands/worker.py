@@ -135,19 +135,18 @@ class Command(BaseCommand):
         await asyncio.gather(*jobs)
 
     async def audiences(self, stop: asyncio.Event) -> None:
-        """Finish queueing any audience whose starter died between chunks: a chunk at a
-        time, so a stop waits for one chunk at most."""
+        """Queue the rest of every audience a sender left to the workers (or that its
+        starter could not finish): lanes in parallel, and a stop waits for one chunk at
+        most."""
         quiet = Quiet("audience resumer")
         while not stop.is_set():
-            more = False
             try:
-                more = await asyncio.to_thread(reconnecting, audience.resume_step)
+                await asyncio.to_thread(reconnecting, audience.resume_unfinished, stop.is_set)
                 quiet.ok()
             except Exception:
                 quiet.failed()
-            pause = audience.SQLITE_GAP_SECONDS if more else 2.0
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=pause)
+                await asyncio.wait_for(stop.wait(), timeout=1.0)
 
     async def tick(self, stop: asyncio.Event, tasks: TasksThread) -> None:
         """Pick up webhook events whose task was lost or whose retry time has come, and run
