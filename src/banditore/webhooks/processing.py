@@ -77,6 +77,11 @@ def _apply(events: list[WebhookEvent], router: Router) -> list[Outcome]:
             items = kind_of(event.channel).webhooks.parse(event.body.encode("utf-8"))
         except (MalformedWebhook, UnicodeEncodeError) as exc:
             outcome.dead = f"unreadable body: {exc}"[:2000]
+            log.warning(
+                "webhook event %s is a dead letter: its body can't be read",
+                event.pk,
+                extra={"event_id": event.pk, "channel_id": event.channel_id},
+            )
             continue
         for item in items:
             if isinstance(item, TemplateItem):
@@ -109,6 +114,7 @@ def _apply(events: list[WebhookEvent], router: Router) -> list[Outcome]:
             event,
             item,
             lambda c=channel, i=item, w=when: _converse(c, i, w),
+            channel.pk,
         )
 
     _apply_statuses(moves, results)
@@ -119,6 +125,7 @@ def _apply(events: list[WebhookEvent], router: Router) -> list[Outcome]:
             event,
             item,
             lambda c=channels, i=item: template_sync.apply_change(c, i),
+            event.channel_id,
         )
     return list(results.values())
 
@@ -152,9 +159,20 @@ def _apply_statuses(moves, results) -> None:
         raise
     except Exception:
         # Something in the batch can't be written: find it, one by one, and set it aside.
-        log.exception("set-based status update failed; applying one by one")
+        log.exception(
+            "set-based update of %d statuses failed; applying them one by one",
+            len(forward),
+            extra=_ids_of([event for event, _ in forward], [move for _, move in forward], known),
+        )
         for event, move in forward:
-            _guarded(results[event.pk], event, move, lambda m=move: statuses.apply_forward([m]))
+            _guarded(
+                results[event.pk],
+                event,
+                move,
+                lambda m=move: statuses.apply_forward([m]),
+                move.channel_id,
+                known.get((move.channel_id, move.provider_id)),
+            )
     channels = {}
     for event, move in failed:
         channel = channels.get(move.channel_id) or Channel.objects.select_related(
@@ -162,11 +180,33 @@ def _apply_statuses(moves, results) -> None:
         ).get(pk=move.channel_id)
         channels[move.channel_id] = channel
         _guarded(
-            results[event.pk], event, move, lambda c=channel, m=move: statuses.apply_failure(c, m)
+            results[event.pk],
+            event,
+            move,
+            lambda c=channel, m=move: statuses.apply_failure(c, m),
+            move.channel_id,
+            known.get((move.channel_id, move.provider_id)),
         )
 
 
-def _guarded(outcome: Outcome, event: WebhookEvent, item, apply) -> None:
+def _ids_of(events: list[WebhookEvent], moves: list[statuses.Move], known) -> dict:
+    """The log fields naming what a batch's failed statement was about."""
+    broadcasts = {known.get((m.channel_id, m.provider_id)) for m in moves} - {None}
+    return {
+        "event_ids": sorted({event.pk for event in events}),
+        "channel_ids": sorted({move.channel_id for move in moves}),
+        "broadcast_ids": sorted(broadcasts),
+    }
+
+
+def _guarded(
+    outcome: Outcome,
+    event: WebhookEvent,
+    item,
+    apply,
+    channel_id: int,
+    broadcast_id: int | None = None,
+) -> None:
     """Apply one item in its own savepoint: if it fails, only it is set aside."""
     try:
         with transaction.atomic():
@@ -174,7 +214,16 @@ def _guarded(outcome: Outcome, event: WebhookEvent, item, apply) -> None:
     except TRANSIENT:
         raise
     except Exception as exc:
-        log.warning("webhook event %s: item set aside: %r", event.pk, exc)
+        ids = {"event_id": event.pk, "channel_id": channel_id}
+        if broadcast_id is not None:
+            ids["broadcast_id"] = broadcast_id
+        log.warning(
+            "webhook event %s on channel %s: item set aside: %r",
+            event.pk,
+            channel_id,
+            exc,
+            extra=ids,
+        )
         outcome.set_aside.append(_failure(event, item, repr(exc)))
 
 

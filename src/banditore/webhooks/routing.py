@@ -71,7 +71,12 @@ def _routes(received_on: Channel) -> dict[str, Channel]:
         if shares(verified, config):
             account = kind.account(config)
             if account in routes:
-                log.warning("account %s is set on two channels; %s wins", account, routes[account])
+                log.warning(
+                    "account %s is set on two channels; %s wins",
+                    account,
+                    routes[account],
+                    extra={"channel_id": routes[account].pk, "duplicate_channel_id": other.pk},
+                )
             routes.setdefault(account, other)
     routes[kind.account(verified)] = received_on
     routes[""] = received_on

@@ -2,7 +2,8 @@
 
 Webhooks repeat and arrive out of order, so each update names the states it may move from:
 applying the same status twice, or an older one after a newer, changes nothing. A batch's
-statuses are applied set-based, one statement per status name, in timeline order.
+statuses are applied set-based: on PostgreSQL one statement for the lot, as if each status
+name were applied in timeline order.
 """
 
 from dataclasses import dataclass
@@ -42,20 +43,21 @@ class Move:
     error: SendError | None = None
 
 
-def known_ids(moves: list[Move]) -> set[tuple[int, str]]:
-    """Which (channel, wamid) pairs name a delivery we have (one query per chunk)."""
+def known_ids(moves: list[Move]) -> dict[tuple[int, str], int | None]:
+    """Which (channel, wamid) pairs name a delivery we have, and its broadcast (None for a
+    reply): one query per chunk."""
     wanted = list({m.provider_id for m in moves})
-    found: set[tuple[int, str]] = set()
+    found: dict[tuple[int, str], int | None] = {}
     for start in range(0, len(wanted), CHUNK):
         rows = Delivery.objects.filter(wamid__in=wanted[start : start + CHUNK]).values_list(
-            "channel_id", "wamid"
+            "channel_id", "wamid", "broadcast_id"
         )
-        found.update(rows)
+        found.update(((channel_id, wamid), broadcast) for channel_id, wamid, broadcast in rows)
     return found
 
 
 def apply_forward(moves: list[Move]) -> None:
-    """sent / delivered / read for many deliveries: one statement per status name."""
+    """sent / delivered / read for many deliveries, set-based, as if applied in timeline order."""
     by_status: dict[str, dict[tuple[int, str], datetime]] = {name: {} for name in FORWARD}
     for move in moves:
         key = (move.channel_id, move.provider_id)
@@ -63,33 +65,74 @@ def apply_forward(moves: list[Move]) -> None:
         # A repeated status keeps its earliest time.
         if key not in rows or move.at < rows[key]:
             rows[key] = move.at
-    # In timeline order, so a batch holding sent, delivered and read ends at read.
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One statement, one new row version per delivery however many of its statuses
+            # the batch holds (a backlog holds sent, delivered and read of each message).
+            keys = list(dict.fromkeys(k for name in FORWARD for k in by_status[name]))
+            for start in range(0, len(keys), CHUNK):
+                _forward_at_once(cursor, by_status, keys[start : start + CHUNK])
+            return
         for name in FORWARD:
             rows = [(channel_id, wamid, at) for (channel_id, wamid), at in by_status[name].items()]
-            for start in range(0, len(rows), CHUNK):
-                _forward(cursor, name, rows[start : start + CHUNK])
+            _forward_one_status(cursor, name, rows)
 
 
-def _forward(cursor, name: str, rows: list[tuple[int, str, datetime]]) -> None:
+def _applies(name: str) -> str:
+    """Whether this delivery takes the status `name` of its VALUES row (NULL: not in it).
+
+    Tested against the row as it was, before any of the batch's earlier statuses: that is
+    the same as applying them in turn because each status's states to move from hold every
+    earlier status and the states it moves from (tests/webhooks/test_forward_at_once.py)."""
+    allowed = ", ".join(f"'{state}'" for state in MOVES_FROM[name])
+    return f"(v.at_{name} IS NOT NULL AND d.status IN ({allowed}))"
+
+
+# Delivered/read also prove it was sent: a missing sent_at takes their time, so stats never
+# count a read message as unsent.
+_SET_AT_ONCE = ", ".join(
+    [
+        "status = CASE "
+        + " ".join(f"WHEN {_applies(name)} THEN '{name}'" for name in reversed(FORWARD))
+        + " ELSE d.status END",
+        "sent_at = COALESCE("
+        + ", ".join(
+            [f"CASE WHEN {_applies('sent')} THEN v.at_sent ELSE d.sent_at END"]
+            + [f"CASE WHEN {_applies(name)} THEN v.at_{name} END" for name in FORWARD[1:]]
+        )
+        + ")",
+        *(
+            f"{STAMP[name]} = CASE WHEN {_applies(name)} THEN v.at_{name} ELSE d.{STAMP[name]} END"
+            for name in FORWARD[1:]
+        ),
+    ]
+)
+_AT_ONCE = (
+    f"UPDATE broadcasts_delivery AS d SET {_SET_AT_ONCE} "
+    "FROM (VALUES {values}) AS v(channel_id, wamid, "
+    + ", ".join(f"at_{name}" for name in FORWARD)
+    + ") WHERE d.wamid = v.wamid AND d.channel_id = v.channel_id AND ("
+    + " OR ".join(_applies(name) for name in FORWARD)
+    + ")"
+)
+
+
+def _forward_at_once(cursor, by_status, keys: list[tuple[int, str]]) -> None:
+    row = "(%s, %s" + ", %s::timestamptz" * len(FORWARD) + ")"
+    params = []
+    for key in keys:
+        params += [*key, *(by_status[name].get(key) for name in FORWARD)]
+    cursor.execute(_AT_ONCE.format(values=", ".join([row] * len(keys))), params)
+
+
+def _forward_one_status(cursor, name: str, rows: list[tuple[int, str, datetime]]) -> None:
+    """One status name for many deliveries; applied in timeline order, statement by
+    statement, it is what the single PostgreSQL statement must amount to."""
     if not rows:
         return
     allowed = ", ".join(f"'{state}'" for state in MOVES_FROM[name])
     stamp = STAMP[name]
-    # Delivered/read also prove it was sent: a missing sent_at takes their time, so stats
-    # never count a read message as unsent.
-    sent_too = ", sent_at = COALESCE(d.sent_at, v.at)" if name != "sent" else ""
-    if connection.vendor == "postgresql":
-        values = ", ".join(["(%s, %s, %s::timestamptz)"] * len(rows))
-        cursor.execute(
-            f"UPDATE broadcasts_delivery AS d SET status = '{name}', {stamp} = v.at{sent_too} "
-            f"FROM (VALUES {values}) AS v(channel_id, wamid, at) "
-            f"WHERE d.wamid = v.wamid AND d.channel_id = v.channel_id "
-            f"AND d.status IN ({allowed})",
-            [value for row in rows for value in row],
-        )
-        return
-    # SQLite: the right-hand side sees the row as it was, so the time comes twice.
+    # The right-hand side sees the row as it was, so the time comes twice.
     sent_too = ", sent_at = COALESCE(sent_at, %s)" if name != "sent" else ""
     sql = (
         f"UPDATE broadcasts_delivery SET status = '{name}', {stamp} = %s{sent_too} "

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django_tasks import task
 from django_tasks_db.models import DBTaskResult
 
+from banditore.channels.models import Channel
 from banditore.webhooks.models import WebhookEvent
 from banditore.webhooks.processing import TRANSIENT, apply_batch
 from banditore.webhooks.routing import Router
@@ -35,19 +36,28 @@ def apply_pending_events() -> int:
     router = Router()
     done = 0
     while True:
-        ids = []
+        channel_of = {}  # event id -> the channel it arrived on, for the log lines
         try:
             with transaction.atomic():
                 events = _claim_batch()
-                ids = [event.pk for event in events]
+                channel_of = {event.pk: event.channel_id for event in events}
                 if not events:
                     return done
                 apply_batch(events, router)
         except Exception:
-            if not ids:
+            if not channel_of:
                 raise  # the claim itself failed: nothing to isolate (the task is retried)
-            log.warning("webhook batch of %d failed; applying its events one by one", len(ids))
-            _one_by_one(ids, router)
+            log.warning(
+                "webhook batch of %d events failed; applying them one by one",
+                len(channel_of),
+                exc_info=True,
+                extra={
+                    "event_ids": list(channel_of),
+                    "channel_ids": sorted(set(channel_of.values())),
+                },
+            )
+            _one_by_one(channel_of, router)
+        ids = list(channel_of)
         done += len(ids)
         if len(ids) < BATCH:
             return done
@@ -59,19 +69,23 @@ def _claim_batch() -> list[WebhookEvent]:
         # Two workers may apply batches at once; each takes rows the other hasn't locked.
         pending = pending.select_for_update(skip_locked=True, of=("self",))
     # Citizens' messages first, ahead of any backlog of statuses (index webhook_pending_lane).
-    ordered = pending.select_related("channel__organization").order_by("-has_messages", "id")
-    return list(ordered[:BATCH])
+    return _with_channels(list(pending.order_by("-has_messages", "id")[:BATCH]))
 
 
-def _one_by_one(ids: list[int], router: Router) -> None:
-    for event_id in ids:
+def _one_by_one(channel_of: dict[int, int], router: Router) -> None:
+    for event_id, channel_id in channel_of.items():
         try:
             with transaction.atomic():
                 events = _claim_one(event_id)
                 if events:
                     apply_batch(events, router)
         except Exception as exc:
-            log.exception("webhook event %s failed", event_id)
+            log.exception(
+                "webhook event %s on channel %s failed",
+                event_id,
+                channel_id,
+                extra={"event_id": event_id, "channel_id": channel_id},
+            )
             _failed(event_id, exc)
 
 
@@ -79,7 +93,20 @@ def _claim_one(event_id: int) -> list[WebhookEvent]:
     pending = _pending().filter(pk=event_id)
     if connection.vendor == "postgresql":
         pending = pending.select_for_update(skip_locked=True, of=("self",))
-    return list(pending.select_related("channel__organization"))
+    return _with_channels(list(pending))
+
+
+def _with_channels(events: list[WebhookEvent]) -> list[WebhookEvent]:
+    """Each event with the channel it arrived on, read once per batch: a batch's events
+    mostly share one channel, and reading a channel decrypts its credentials, far dearer
+    than the event itself (select_related would do it for every event)."""
+    channels = Channel.objects.select_related("organization").in_bulk(
+        {event.channel_id for event in events}
+    )
+    for event in events:
+        event.channel = channels.get(event.channel_id)
+    # As the join did: an event whose channel is being deleted goes with it.
+    return [event for event in events if event.channel is not None]
 
 
 def _failed(event_id: int, exc: Exception) -> None:
