@@ -12,14 +12,23 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+# One bench's limit: bench_scale's 1,000,000-message drain alone takes about 20 minutes.
+TIMEOUT = 3600
 
 
 def figures(script: Path) -> list[dict]:
     print(f"== {script.name}", file=sys.stderr, flush=True)
     load_before = os.getloadavg()[0]
-    done = subprocess.run(
-        [sys.executable, str(script)], stdout=subprocess.PIPE, text=True, timeout=1800
-    )
+    try:
+        done = subprocess.run(
+            [sys.executable, str(script)], stdout=subprocess.PIPE, text=True, timeout=TIMEOUT
+        )
+    except subprocess.TimeoutExpired as expired:
+        # What it printed before the limit still counts; the rest is marked failed below.
+        out = expired.stdout or ""
+        done = subprocess.CompletedProcess(
+            expired.cmd, -1, out.decode() if isinstance(out, bytes) else out
+        )
     found = []
     for line in done.stdout.splitlines():
         line = line.strip()

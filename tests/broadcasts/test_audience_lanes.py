@@ -183,3 +183,29 @@ def test_a_stopping_worker_stops_between_chunks(comune, striped, monkeypatch):
     audience.resume_unfinished()
     b.refresh_from_db()
     assert (b.audience_complete, b.audience_size) == (True, 40)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_big_audience_refreshes_the_outbox_statistics(comune, striped, monkeypatch):
+    # Planned from statistics that predate a million new rows, the check that closes a
+    # finished broadcast read them all at every write-back (see audience.ANALYZE_AFTER).
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's planner statistics")
+    monkeypatch.setattr(audience, "ANALYZE_AFTER", 10)
+
+    def analyzed() -> int:
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT analyze_count FROM pg_stat_user_tables "
+                "WHERE relname = 'broadcasts_delivery'"
+            )
+            return cur.fetchone()[0]
+
+    before = analyzed()
+    b = with_audience(comune, 20)
+    with transaction.atomic():
+        audience.start(b)
+    b.refresh_from_db()
+    assert b.audience_complete
+    # The statistics collector reports with a delay of its own; ANALYZE's count is at once.
+    assert analyzed() == before + 1
