@@ -17,9 +17,11 @@ Safety under faults:
 """
 
 import asyncio
+import collections
 import contextlib
 import contextvars
 import logging
+import math
 import socket
 import time
 import uuid
@@ -56,6 +58,19 @@ IDLE_RELEASE = 30.0
 # channel waits at most this long to be noticed), and reaps orphaned rows.
 TEND_SECONDS = 0.25
 REAP_SECONDS = 1.0
+# Spreading channels over workers: a worker takes at most its share of the channels with
+# work, ceil(channels / live workers), and hands one back per tend while it holds more than
+# its share and more than SLACK above the live worker holding fewest. One more than another
+# is as even as it gets (and moving a pump costs the channel a moment of sending).
+SLACK = 1
+# A channel with work left free this long by every other worker is taken whatever the share:
+# the count of live workers is only heartbeats, and a worker that heartbeats without
+# dispatching (--no-dispatch), or one just killed whose beat is still fresh, must not leave
+# a channel unserved.
+STARVED_SECONDS = 2.0
+# After taking a channel nobody else would, hand none back for this long: the heartbeats
+# then count a worker that does not take channels, and a hand-back would only come back.
+HANDBACK_PAUSE = 30.0
 # A pump stops sending this long before its lease could lapse in the database, so clock
 # jitter between machines never lets two owners send at once.
 LEASE_MARGIN = 0.5
@@ -191,7 +206,8 @@ class ChannelPump:
         # for the database; one batch ahead at most, so an emergency waits little.
         ahead: asyncio.Queue[list[Outgoing]] = asyncio.Queue(maxsize=1)
         feeder = asyncio.create_task(self.feed(ahead))
-        flusher = asyncio.create_task(self.flush_loop())
+        sent_all = asyncio.Event()
+        flusher = asyncio.create_task(self.flush_loop(sent_all))
         try:
             while self.live():
                 try:
@@ -218,9 +234,11 @@ class ChannelPump:
                 self.unsent += ahead.get_nowait()
             if self.inflight:
                 await asyncio.gather(*self.inflight, return_exceptions=True)
-            flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await flusher
+            # Not cancelled: a write-back cancelled while it waits for the database thread
+            # (busy with other channels' claims) never runs, and the rows it would have
+            # marked sent stay 'sending' until the next owner reaps them and sends them again.
+            sent_all.set()
+            await flusher
             await self.settle()
         if feeder.done() and not feeder.cancelled() and feeder.exception():
             raise feeder.exception()
@@ -373,10 +391,13 @@ class ChannelPump:
         self.results.append((d, result))
         self.done += 1
 
-    async def flush_loop(self) -> None:
+    async def flush_loop(self, sent_all: asyncio.Event) -> None:
+        """Write outcomes back every FLUSH_SECONDS (backing off while the database fails),
+        until every send has ended; settle() writes whatever is left after that."""
         failures = 0
-        while True:
-            await asyncio.sleep(FLUSH_SECONDS * 2 ** min(failures, 6))
+        while not sent_all.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(sent_all.wait(), FLUSH_SECONDS * 2 ** min(failures, 6))
             failures = 0 if await self.flush() else failures + 1
 
     async def flush(self) -> bool:
@@ -462,6 +483,10 @@ class Dispatcher:
         self.closing: float | None = None
         self.renewed_at = 0.0
         self.reaped_at = 0.0
+        # Since when each channel with work has been seen free (monotonic), and until when
+        # no pump is handed back.
+        self.free_since: dict[int, float] = {}
+        self.handback_paused_until = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
         self.slots = asyncio.Semaphore(self.concurrency)
@@ -495,13 +520,26 @@ class Dispatcher:
             if reaped := await self.control(queries.reap):
                 log.warning("%d deliveries of a lost lease requeued", reaped)
             self.reaped_at = now
-        for channel_id, owner, expires in await self.control(queries.channels_with_work):
-            if channel_id in self.pumps:
-                continue
-            if owner and expires is not None and expires >= timezone.now():
-                continue  # someone else's, and alive
+        work, beating = await self.control(self.look)
+        at = timezone.now()
+        leased = {c: owner for c, owner, expires in work if owner and expires and expires >= at}
+        held = collections.Counter(leased.values())
+        # A live lease owner is a live dispatcher even before its first heartbeat (or
+        # without any: a dispatcher run in-process), and this one counts itself.
+        workers = max(beating, len(held.keys() | {self.worker_id}))
+        share = math.ceil(len(work) / workers)
+        mine = [c for c, _, _ in work if c in self.pumps and not self.pumps[c][0].stopping]
+        free = [c for c, _, _ in work if c not in self.pumps and c not in leased]
+        self.free_since = {c: self.free_since.get(c, now) for c in free}
+        for channel_id in free:
+            over = len(mine) >= share
+            if over and now - self.free_since[channel_id] < STARVED_SECONDS:
+                continue  # the other workers' share: theirs to take
             try:
-                await self.take(channel_id)
+                if await self.take(channel_id):
+                    mine.append(channel_id)
+                    if over:
+                        self.handback_paused_until = now + HANDBACK_PAUSE
             except (OperationalError, InterfaceError):
                 raise
             except Exception:
@@ -510,6 +548,12 @@ class Dispatcher:
                     "channel %s: could not start sending", channel_id,
                     extra={"channel_id": channel_id},
                 )  # fmt: skip
+        if len(mine) > share and now >= self.handback_paused_until:
+            others = [n for owner, n in held.items() if owner != self.worker_id]
+            # A live worker holding no channel with work holds none.
+            fewest = 0 if workers > len(others) + 1 else min(others, default=len(mine))
+            if len(mine) > fewest + SLACK:
+                self.hand_back(mine[-1], share)
 
     async def renew(self) -> None:
         started = time.monotonic()
@@ -521,13 +565,29 @@ class Dispatcher:
             else:
                 pump.stopping = True  # lost, paused or lapsed: it winds down by itself
 
-    async def take(self, channel_id: int) -> None:
+    @staticmethod
+    def look() -> tuple[list, int]:
+        """The channels with work and their leases, and how many workers are alive."""
+        return queries.channels_with_work(), queries.live_workers()
+
+    def hand_back(self, channel_id: int, share: int) -> None:
+        """Stop one pump cleanly, for a worker holding fewer to take the channel over: what
+        is in flight finishes and is written back, what was claimed and not sent goes back
+        to the queue, and only then is the lease released (ChannelPump.settle), so the next
+        owner's new epoch never meets a row of ours still being sent."""
+        self.pumps[channel_id][0].stopping = True
+        log.info(
+            "channel %s handed back by %s (share %s)", channel_id, self.worker_id, share,
+            extra={"channel_id": channel_id},
+        )  # fmt: skip
+
+    async def take(self, channel_id: int) -> bool:
         started = time.monotonic()
         epoch = await self.control(
             queries.acquire_lease, channel_id, self.worker_id, self.lease_seconds
         )
         if epoch is None:
-            return
+            return False
         # Rows the previous owner had in flight go back to the queue now, not in a second.
         if reaped := await self.control(queries.reap):
             log.warning(
@@ -542,12 +602,13 @@ class Dispatcher:
             reason = f"configuration: {exc}"[:2000]
             await self.control(outcomes.pause_channel, channel_id, reason)
             await self.control(queries.release_lease, channel_id, self.worker_id, epoch)
-            return
+            return False
         self.pumps[channel_id] = (pump, asyncio.create_task(pump.run()))
         log.info(
             "channel %s leased by %s (epoch %s)", channel_id, self.worker_id, epoch,
             extra={"channel_id": channel_id},
         )  # fmt: skip
+        return True
 
     def forget_finished(self) -> None:
         for channel_id, (_pump, task) in list(self.pumps.items()):

@@ -16,6 +16,7 @@ from django.utils import timezone
 from banditore.broadcasts import window
 from banditore.broadcasts.models import Delivery
 from banditore.channels.base import Outgoing
+from banditore.ops import heartbeat
 
 SkipReason = Delivery.SkipReason
 
@@ -235,6 +236,11 @@ def channels_with_work() -> list[tuple[int, str, datetime | None]]:
     with connection.cursor() as cur:
         cur.execute(CHANNELS_WITH_WORK, [timezone.now()])
         return list(cur.fetchall())
+
+
+def live_workers() -> int:
+    """Worker processes heartbeating now: what the dispatchers split the channels among."""
+    return heartbeat.alive().count()
 
 
 def reap() -> int:
