@@ -535,6 +535,10 @@ class Dispatcher:
             over = len(mine) >= share
             if over and now - self.free_since[channel_id] < STARVED_SECONDS:
                 continue  # the other workers' share: theirs to take
+            if time.monotonic() - self.renewed_at >= self.lease_seconds / 3:
+                # Taking many channels takes round trips: under load, more than a lease, and
+                # every pump taken so far would stop at its deadline.
+                await self.renew()
             try:
                 if await self.take(channel_id):
                     mine.append(channel_id)
