@@ -134,6 +134,10 @@ REDIS_URL = os.environ.get("REDIS_URL") or None
 # another one takes the channel over; it renews every third of it. Short, so a dead
 # machine never holds an emergency for long.
 DISPATCH_LEASE_SECONDS = float(os.environ.get("DISPATCH_LEASE_SECONDS", 3))
+# Stripes of one audience queued at once on PostgreSQL (broadcasts/audience.py): on a 2-core
+# machine sharing its cores with the database, two gained nothing (12 s for 1,000,000 either
+# way); a bigger database server may take more.
+AUDIENCE_LANES = max(1, int(os.environ.get("BANDITORE_AUDIENCE_LANES", 1)))
 # How long a delivery keeps being retried after it was queued (GOV.UK Notify: ~4 h).
 DISPATCH_RETRY_BUDGET_SECONDS = float(os.environ.get("DISPATCH_RETRY_BUDGET_SECONDS", 4 * 3600))
 # A worker whose tasks thread keeps crashing this long (the database unreachable, say) exits

@@ -5,6 +5,7 @@ import logging
 import threading
 import time
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
@@ -77,10 +78,10 @@ ORDER BY l.lane LIMIT 1 {skip_locked}
 """
 SQLITE_WRITE_LOCK = "UPDATE broadcasts_audiencelane SET cursor = cursor WHERE broadcast_id = %s"
 
-# Lanes per audience, by database, so as many processes at once: on PostgreSQL, two (one per
-# core of a small database server): 1,000,000 rows in 2 lanes took 1.6 times less than in 1
-# (2 cores; bench/bench_audience.py). SQLite has one writer at a time: one lane.
-LANES = {"postgresql": 2}
+# Lanes per audience, by database: as many processes (threads, workers) at once. SQLite has
+# one writer at a time: one lane. On PostgreSQL, settings.AUDIENCE_LANES (measured on 2
+# cores: 1,000,000 rows took 12 s in 1 lane, 12-14 s in 2 or 3, so 1 by default).
+LANES = {"postgresql": settings.AUDIENCE_LANES}
 
 # Rows per chunk, each chunk its own short transaction, so the first one is sendable fast.
 # Measured (bench/bench_audience.py): 50,000 is about a second on PostgreSQL under load.
