@@ -32,7 +32,6 @@ import contextlib
 import json
 import math
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -154,14 +153,7 @@ def held_now(cursor, owners: list[str]) -> tuple[int, dict[str, int], int]:
 
 def main() -> int:
     with procs.postgres_database(DB_URL):
-        try:
-            return run()
-        finally:
-            with contextlib.suppress(Exception):
-                from django.db import connection
-
-                connection.close()
-            shutil.rmtree(TMP, ignore_errors=True)
+        return procs.cleaned_up(run, TMP)
 
 
 def run() -> int:

@@ -104,14 +104,9 @@ def process(argv: list[str], ready_port: int | None = None):
 def main() -> int:
     create_database()
     try:
-        return run()
+        return procs.cleaned_up(run, TMP)
     finally:
-        with contextlib.suppress(Exception):
-            from django.db import connection
-
-            connection.close()
         drop_database()
-        shutil.rmtree(TMP, ignore_errors=True)
 
 
 def run() -> int:

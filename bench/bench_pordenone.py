@@ -30,14 +30,13 @@ import collections
 import contextlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from procs import free_port, http_json, log, pinned, process, wait_for
+from procs import cleaned_up, free_port, http_json, log, pinned, process, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 TMP = tempfile.mkdtemp(prefix="banditore-bench-pordenone-")
@@ -75,14 +74,7 @@ def cli(*args: str) -> str:
 
 
 def main() -> int:
-    try:
-        return run()
-    finally:
-        with contextlib.suppress(Exception):
-            from django.db import connection
-
-            connection.close()
-        shutil.rmtree(TMP, ignore_errors=True)
+    return cleaned_up(run, TMP)
 
 
 def run() -> int:

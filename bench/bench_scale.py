@@ -19,6 +19,8 @@ Figures (one JSON object each on stdout; details on stderr):
   The raw values per size are in the figure (`per_size`), with PostgreSQL's own CPU over the
   same window (every `postgres` process: the worker's backends, this process's materialising
   one, autovacuum) for comparison.
+- worker_rss_mb_through_largest_send: the worker's resident memory through the largest of
+  those drains (start, peak, end; sampled every 0.1 s); target: peak < 200 MB.
 
 The audience is materialised as lifecycle.send does it, by this process (start() in a
 transaction, the remaining chunks after its commit), while the worker already sends; the
@@ -45,7 +47,16 @@ from pathlib import Path
 
 import procs
 from bench_audience import seed
-from procs import cpu_seconds, free_port, http_json, log, pinned, processes_named, wait_for
+from procs import (
+    cpu_seconds,
+    free_port,
+    http_json,
+    log,
+    pinned,
+    processes_named,
+    rss_mb,
+    wait_for,
+)
 
 HERE = Path(__file__).resolve().parent
 TMP = tempfile.mkdtemp(prefix="banditore-bench-scale-")
@@ -56,6 +67,7 @@ os.environ["DATABASE_URL"] = PG_URL
 os.environ["BANDITORE_VAR_DIR"] = TMP
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "banditore.settings")
 
+RSS_TARGET_MB = 200
 SIZES = [int(s) for s in os.environ.get("BENCH_SCALE_SIZES", "10000,100000,1000000").split(",")]
 WORKERS = int(os.environ.get("BENCH_SCALE_WORKERS", 3))
 GROWTH_TARGET = 1.1
@@ -252,10 +264,11 @@ def growth_one(n: int, url: str) -> dict:
         cpu_before = cpu_seconds(worker.pid)
         pg_before = processes_named("postgres")
         load_before = os.getloadavg()[0]
+        rss = [rss_mb(worker.pid)]
         started = time.monotonic()
         start(broadcast)
         materialised = time.monotonic() - started
-        drained(n / 1000 + 120)
+        drained(n / 1000 + 120, watch=lambda: rss.append(rss_mb(worker.pid)))
         cpu = cpu_seconds(worker.pid) - cpu_before
         pg_cpu = postgres_cpu(pg_before)
         wall = time.monotonic() - started
@@ -275,6 +288,9 @@ def growth_one(n: int, url: str) -> dict:
         "materialise_s": round(materialised, 2),
         "wall_s": round(wall, 2),
         "load": round(max(load_before, os.getloadavg()[0]), 2),
+        # The worker's resident memory before the send, its peak (sampled every 0.1 s) and
+        # at the end of the drain.
+        "worker_rss_mb": {"start": round(rss[0]), "peak": round(max(rss)), "end": round(rss[-1])},
     }
     log(f"growth n={n}: {per_size}; by epoch {r['sent_by_epoch']}")
     return per_size
@@ -304,6 +320,18 @@ def growth() -> list[dict]:
                 "load": max(run["load"] for run in runs),
             }
         )
+    memory = large["worker_rss_mb"]
+    figures.append(
+        {
+            "name": "worker_rss_mb_through_largest_send",
+            "value": memory["peak"],
+            "unit": f"MB, peak through the {large['size']} send",
+            "target": RSS_TARGET_MB,
+            "pass": memory["peak"] < RSS_TARGET_MB and large["sent"] == large["size"],
+            **memory,
+            "load": large["load"],
+        }
+    )
     return figures
 
 

@@ -142,3 +142,24 @@ def postgres_database(url: str):
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def rss_mb(pid: int) -> float:
+    """A process's resident memory now, in MB (/proc/<pid>/status)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def cleaned_up(run, tmp: str) -> int:
+    """A bench's run(), then its database connection closed and its scratch folder gone,
+    whatever happened."""
+    try:
+        return run()
+    finally:
+        with contextlib.suppress(Exception):
+            from django.db import connection
+
+            connection.close()
+        shutil.rmtree(tmp, ignore_errors=True)
