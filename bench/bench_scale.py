@@ -156,16 +156,19 @@ def outcome(n: int) -> dict:
 
 
 def drained(timeout: float, watch=None) -> bool:
-    """True once nothing is queued or sending; False if that takes longer than `timeout`
-    (the figures are then reported as they stand, and fail)."""
-    from banditore.broadcasts.models import Delivery
+    """True once every audience has landed and nothing is queued or sending; False if that
+    takes longer than `timeout` (the figures are then reported as they stand, and fail)."""
+    from banditore.broadcasts.models import Broadcast, Delivery
 
     pending = Delivery.objects.filter(status__in=["queued", "sending"])
+    # The sender queues the first chunk and a worker the rest: an empty outbox in between is
+    # only a gap.
+    landing = Broadcast.objects.filter(audience_complete=False)
 
     def done():
         if watch:
             watch()
-        return not pending.exists()
+        return not pending.exists() and not landing.exists()
 
     try:
         wait_for(done, timeout, "the outbox to drain", every=0.1)

@@ -100,6 +100,9 @@ class TasksThread:
         self.thread.join(timeout=10)
 
 
+RESUME_SECONDS = 0.25
+
+
 class Command(BaseCommand):
     help = "Run the background worker: Django tasks plus the message dispatcher."
 
@@ -145,8 +148,10 @@ class Command(BaseCommand):
                 quiet.ok()
             except Exception:
                 quiet.failed()
+            # Often: a sender that handed an audience over has queued only its first chunk,
+            # a second of sending at 1,000 msg/s, and the next must land before that is out.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=1.0)
+                await asyncio.wait_for(stop.wait(), timeout=RESUME_SECONDS)
 
     async def tick(self, stop: asyncio.Event, tasks: TasksThread) -> None:
         """Pick up webhook events whose task was lost or whose retry time has come, and run
