@@ -1,0 +1,78 @@
+"""Telegram's flood limits as token buckets that say how long to wait.
+
+A 429 carries `retry_after` in whole seconds; a client that waits that long must get through,
+so the wait is rounded up and never below 1 (Telegram never answers "retry after 0").
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+
+class Bucket:
+    """`rate` tokens per second, at most `capacity` saved up; starts full."""
+
+    __slots__ = ("rate", "capacity", "tokens", "updated")
+
+    def __init__(self, rate: float, capacity: float, now: float) -> None:
+        self.rate = rate
+        self.capacity = capacity
+        self.tokens = capacity
+        self.updated = now
+
+    def refill(self, now: float) -> None:
+        if now > self.updated:
+            self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+            self.updated = now
+
+    def wait(self, now: float) -> float:
+        """Seconds until one token is there (0 when it is there now)."""
+        self.refill(now)
+        return 0.0 if self.tokens >= 1.0 else (1.0 - self.tokens) / self.rate
+
+
+def retry_after(wait: float) -> int:
+    return max(1, math.ceil(wait))
+
+
+class FloodLimits:
+    """Per bot overall, per (bot, chat), and per (bot, channel) per minute.
+
+    A send takes a token from every bucket it falls under, or from none: a refused send costs
+    nothing, so a client that honours retry_after is not punished twice.
+    """
+
+    def __init__(
+        self, per_bot_per_second: float, per_chat_per_second: float, per_channel_per_minute: float
+    ) -> None:
+        self.per_bot = per_bot_per_second
+        self.per_chat = per_chat_per_second
+        self.per_channel = per_channel_per_minute / 60.0
+        self._buckets: dict[tuple[object, ...], Bucket] = {}
+
+    def _bucket(self, key: tuple[object, ...], rate: float, capacity: float, now: float) -> Bucket:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = Bucket(rate, capacity, now)
+        return bucket
+
+    def take(self, bot_id: int, chat_id: int, is_channel: bool, now: float | None = None) -> float:
+        """0 when the send may go (its tokens taken); else the seconds to wait."""
+        if now is None:
+            now = time.monotonic()
+        buckets = [
+            self._bucket(("bot", bot_id), self.per_bot, self.per_bot, now),
+            self._bucket(("chat", bot_id, chat_id), self.per_chat, 1.0, now),
+        ]
+        if is_channel:
+            key = ("channel", bot_id, chat_id)
+            buckets.append(self._bucket(key, self.per_channel, self.per_channel * 60.0, now))
+        wait = max(bucket.wait(now) for bucket in buckets)
+        if wait == 0.0:
+            for bucket in buckets:
+                bucket.tokens -= 1.0
+        return wait
+
+    def clear(self) -> None:
+        self._buckets.clear()
