@@ -37,7 +37,8 @@ def retry_after(wait: float) -> int:
 
 
 class FloodLimits:
-    """Per bot overall, per (bot, chat), and per (bot, channel) per minute.
+    """Per bot overall, per (bot, chat), and per (bot, channel) per minute; each bucket saves
+    up at most one second of its rate (the channel one, a minute), and at least one message.
 
     A send takes a token from every bucket it falls under, or from none: a refused send costs
     nothing, so a client that honours retry_after is not punished twice.
@@ -63,7 +64,7 @@ class FloodLimits:
             now = time.monotonic()
         buckets = [
             self._bucket(("bot", bot_id), self.per_bot, self.per_bot, now),
-            self._bucket(("chat", bot_id, chat_id), self.per_chat, 1.0, now),
+            self._bucket(("chat", bot_id, chat_id), self.per_chat, max(1.0, self.per_chat), now),
         ]
         if is_channel:
             key = ("channel", bot_id, chat_id)
