@@ -23,6 +23,8 @@ class SinkHandler:
     def __init__(self, config: MailConfig, store: MailStore) -> None:
         self.config = config
         self.store = store
+        self.bad = {mailbox_key(a) for a in config.bad_addresses}
+        self.full = {mailbox_key(a) for a in config.full_mailboxes}
 
     async def handle_RCPT(
         self,
@@ -33,10 +35,10 @@ class SinkHandler:
         rcpt_options: list[str],
     ) -> str:
         key = mailbox_key(address)
-        if key in {mailbox_key(a) for a in self.config.bad_addresses}:
+        if key in self.bad:
             self.store.note_refused(address)
             return "550 5.1.1 The email account that you tried to reach does not exist"
-        if key in {mailbox_key(a) for a in self.config.full_mailboxes}:
+        if key in self.full:
             self.store.note_refused(address)
             return "452 4.2.2 The email account that you tried to reach is over quota"
         envelope.rcpt_tos.append(address)
