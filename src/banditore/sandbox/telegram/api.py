@@ -195,11 +195,27 @@ def formatted(call: Call, name: str, limit: int, too_long: str) -> tuple[str, li
         raise bad_request(too_long)
     explicit = call.params.get(f"{name}_entities" if name == "caption" else "entities")
     if explicit and not parse_mode:
-        found = json.loads(explicit) if isinstance(explicit, str) else explicit
+        found = json_param(explicit, "can't parse entities JSON object")
     return plain, found
 
 
+def json_param(value: Any, refusal: str) -> Any:
+    """A parameter that is JSON inside a form or query string, or already parsed in a body."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        raise bad_request(refusal) from None
+
+
+def reply_markup(call: Call) -> Any:
+    markup = call.params.get("reply_markup")
+    return json_param(markup, "can't parse reply keyboard markup JSON object") if markup else None
+
+
 def check_limits(call: Call, target: Target) -> None:
+    reply_markup(call)  # refused before it costs a token
     if not call.sandbox.config.limits.enabled:
         return
     wait = call.sandbox.limits.take(call.bot.id, target.chat_id, target.channel is not None)
@@ -211,7 +227,9 @@ def check_limits(call: Call, target: Target) -> None:
 def deliver(call: Call, target: Target, content: dict[str, Any], record: dict[str, Any]) -> dict:
     """Build the Message Telegram answers with and record it for the control API."""
     sandbox, bot = call.sandbox, call.bot
-    message: dict[str, Any] = {"message_id": sandbox.next_message_id(bot.id, target.chat_id)}
+    # A channel numbers its posts whichever bot makes them; a private chat is one bot's.
+    numbering = 0 if target.channel is not None else bot.id
+    message: dict[str, Any] = {"message_id": sandbox.next_message_id(numbering, target.chat_id)}
     if target.channel is not None:
         message["sender_chat"] = target.chat
     else:
@@ -219,11 +237,9 @@ def deliver(call: Call, target: Target, content: dict[str, Any], record: dict[st
     message["chat"] = target.chat
     message["date"] = int(time.time())
     message.update(content)
-    markup = call.params.get("reply_markup")
-    if markup:
-        markup = json.loads(markup) if isinstance(markup, str) else markup
-        if isinstance(markup, dict) and "inline_keyboard" in markup:
-            message["reply_markup"] = markup  # Telegram echoes only inline keyboards
+    markup = reply_markup(call)
+    if isinstance(markup, dict) and "inline_keyboard" in markup:
+        message["reply_markup"] = markup  # Telegram echoes only inline keyboards
     extra = {
         "bot": bot.username,
         "parse_mode": call.text("parse_mode"),
