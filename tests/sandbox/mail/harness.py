@@ -34,6 +34,7 @@ class Receiver:
     url: str
     requests: list[Received] = field(default_factory=list)
     status: int = 200
+    response_headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -86,7 +87,7 @@ async def mail_sandbox(receiver_userinfo: str = "", **config: Any) -> AsyncItera
         receiver.requests.append(
             Received(request.method, request.path, dict(request.headers), await request.read())
         )
-        return web.Response(status=receiver.status, text="ok")
+        return web.Response(status=receiver.status, text="ok", headers=receiver.response_headers)
 
     receiver_app = web.Application()
     receiver_app.router.add_route("*", "/{tail:.*}", record)
