@@ -44,7 +44,7 @@ def _through_anymail(received: Received, secret: str = SECRET):
 
 async def _webhook(path: str, body: dict) -> Received:
     async with mail_sandbox(receiver_userinfo=SECRET) as mail:
-        await mail.send(news_message([A]))
+        await mail.send(news_message([A], X_PM_Metadata_delivery="42"))
         status, _ = await mail.post(path, body)
         assert status == 200
         [received] = mail.receiver.requests
@@ -58,6 +58,7 @@ def test_anymail_reads_a_hard_bounce_as_bounced_for_that_recipient():
     assert (event.event_type, event.reject_reason) == ("bounced", "bounced")
     assert (event.recipient, event.message_id) == (A, "b1.d42@comune.example.it")
     assert event.timestamp is not None
+    assert event.metadata == {"delivery": "42"}
 
 
 def test_anymail_reads_a_soft_bounce_as_bounced_and_a_complaint_as_complained():
