@@ -10,7 +10,6 @@ from pathlib import Path
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import IntegrityError
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -268,14 +267,8 @@ def import_apply(request):
         return redirect("console:subscribers")
     try:
         result = importer.apply_import(plan, actor_label=request.user.get_username())
-    except IntegrityError:
-        messages.error(
-            request,
-            _(
-                "A number in the file signed up while importing: nothing was imported. "
-                "Run the import again."
-            ),
-        )
+    except importer.ImportInterrupted as exc:
+        messages.error(request, exc.message())
         return render(request, "console/subscribers/import_plan.html", _plan_context(plan, confirm))
     _forget(request, token)
     messages.success(

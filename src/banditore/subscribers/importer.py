@@ -1,5 +1,5 @@
 """Moving a comune's existing broadcast lists in: reading a messy CSV, checking every row,
-then subscribing the good ones in one transaction.
+then subscribing the good ones, a batch at a time.
 
 The lists come from a phone's broadcast lists, copied into Excel by hand (italy-context
 §1.2): any encoding Excel writes, `;` or `,` or tab, Italian or English headers, numbers and
@@ -10,10 +10,10 @@ proof points back to the exact line of the exact file.
 
 Two steps, so a dry run and the real run report the same thing:
 `plan_import()` streams the file once, checks each row and looks the numbers up in the
-database in batches, writing nothing; `apply_import()` subscribes the planned rows, all in
-one transaction: numbers the comune never saw in bulk (`subscribe_new`, the same rows
-`service.subscribe` writes, ~20 times faster), numbers it knows as pending or unreachable
-through `service.subscribe`.
+database in batches, writing nothing; `apply_import()` subscribes the planned rows, one
+transaction per batch (why: its docstring): numbers the comune never saw in bulk
+(`subscribe_new`, the same rows `service.subscribe` writes, ~20 times faster), numbers it
+knows as pending or unreachable through `service.subscribe`.
 
 Decisions worth knowing:
 - A number written as 11–12 bare digits starting with 39 (`393331234567`, how Excel saves
@@ -32,17 +32,19 @@ Decisions worth knowing:
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import hashlib
 import io
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -56,7 +58,9 @@ from banditore.subscribers.models import ConsentEvent, Subscriber, Topic, Zone
 # progress(phase, done, total): phase is "read" (bytes), "check" or "write" (rows).
 Progress = Callable[[str, int, int], None]
 
-BATCH = 500
+BATCH = 2000
+# Longer than the longest wait between two tries of SQLite's busy handler (100 ms).
+SQLITE_GAP = 0.11
 NAME_MAX = Subscriber._meta.get_field("name").max_length
 CHUNK = 1 << 20
 
@@ -678,10 +682,37 @@ class ImportResult:
     skipped: int = 0
 
 
+class ImportInterrupted(Exception):
+    """The write stopped partway: `result` says what is in (each row with its consent
+    event), `__cause__` why. The same file imported again adds the rest."""
+
+    def __init__(self, result: ImportResult):
+        super().__init__(f"import {result.batch_id} stopped after {result.imported} rows")
+        self.result = result
+
+    def message(self) -> str:
+        """What the operator reads, whatever the cause."""
+        if isinstance(self.__cause__, IntegrityError):
+            why = _("a number in the file signed up on its own meanwhile")
+        else:
+            why = str(self.__cause__) or type(self.__cause__).__name__
+        return _(
+            "The import stopped (%(why)s) after %(count)d subscribers (batch %(batch)s): "
+            "those are in, with their consent. Import the same file again to add the rest."
+        ) % {"why": why, "count": self.result.imported, "batch": self.result.batch_id}
+
+
 def apply_import(
     plan: ImportPlan, *, actor_label: str = "cli", progress: Progress | None = None
 ) -> ImportResult:
-    """Subscribe every planned row, in ONE transaction: all of them or, on failure, none.
+    """Subscribe every planned row, one transaction per batch.
+
+    Not one transaction for the whole file: SQLite has one write lock for the whole
+    database, and 100,000 rows would hold it past the webhook receiver's busy timeout.
+    Each batch is a true record once committed (active subscribers with their consent
+    events), so a failure takes nothing back (the consent log is append-only): it raises
+    ImportInterrupted, the audit log says how far it got, and the same file imported again
+    skips the numbers already in and adds the rest.
 
     Numbers the comune has never seen (nearly all of them, moving old lists in) are written
     in bulk by `subscribe_new`; the few it knows as pending or unreachable go through
@@ -690,49 +721,64 @@ def apply_import(
     org = plan.organization
     result = ImportResult(batch_id=plan.batch_id)
     scope = _Scope(org)
-    total = len(plan.rows)
-    with transaction.atomic():
+    try:
         for batch in _batches(plan.rows):
-            # Looked up again inside the transaction: someone may have written CANCELLAMI
-            # since the plan was made.
-            known = known_numbers(org, [r.phone for r in batch])
-            fresh = [r for r in batch if r.phone not in known]
-            result.imported += subscribe_new(plan, fresh, scope)
-            for row in batch:
-                code = known.get(row.phone, ("", None))[0]
-                if code == "exists":
-                    change = service.subscribe(
-                        org,
-                        row.phone,
-                        source=ConsentEvent.Source.IMPORT,
-                        evidence=_evidence(plan, row),
-                        when=row.when,
-                        topics=scope.topics_of(row),
-                        zone=scope.zones.get(row.zone),
-                        name=row.name,
-                    )
-                    result.imported += change.changed
-                    result.skipped += not change.changed
-                elif code:
-                    result.skipped += 1
+            with transaction.atomic():
+                _write_batch(plan, batch, scope, result)
+            if connection.vendor == "sqlite":
+                # SQLite's lock is not fair: a waiting writer retries every 100 ms at most,
+                # and this loop would take the lock back sooner every time.
+                time.sleep(SQLITE_GAP)
             if progress:
-                progress("write", result.imported + result.skipped, total)
-        audit(
-            org,
-            "subscribers.imported",
-            f"import:{plan.batch_id}",
-            label=actor_label,
-            batch=plan.batch_id,
-            file=plan.file.path.name,
-            sha256=plan.file.sha256,
-            rows=plan.data_rows,
-            imported=result.imported,
-            skipped=result.skipped + sum(plan.count(code) for code in SKIPS),
-            invalid_lines=[p.line for p in plan.errors][:1000],
-            consent_date_default=plan.default_date,
-            consent_source_default=plan.default_source,
-        )
+                progress("write", result.imported + result.skipped, len(plan.rows))
+    except Exception as exc:
+        with contextlib.suppress(Exception):
+            _audit_import(plan, result, actor_label, "subscribers.import_interrupted")
+        raise ImportInterrupted(result) from exc
+    _audit_import(plan, result, actor_label, "subscribers.imported")
     return result
+
+
+def _write_batch(plan: ImportPlan, batch: list[Row], scope: _Scope, result: ImportResult):
+    # Looked up again inside the transaction: someone may have written CANCELLAMI since
+    # the plan was made.
+    known = known_numbers(plan.organization, [r.phone for r in batch])
+    result.imported += subscribe_new(plan, [r for r in batch if r.phone not in known], scope)
+    for row in batch:
+        code = known.get(row.phone, ("", None))[0]
+        if code == "exists":
+            change = service.subscribe(
+                plan.organization,
+                row.phone,
+                source=ConsentEvent.Source.IMPORT,
+                evidence=_evidence(plan, row),
+                when=row.when,
+                topics=scope.topics_of(row),
+                zone=scope.zones.get(row.zone),
+                name=row.name,
+            )
+            result.imported += change.changed
+            result.skipped += not change.changed
+        elif code:
+            result.skipped += 1
+
+
+def _audit_import(plan: ImportPlan, result: ImportResult, actor_label: str, action: str):
+    audit(
+        plan.organization,
+        action,
+        f"import:{plan.batch_id}",
+        label=actor_label,
+        batch=plan.batch_id,
+        file=plan.file.path.name,
+        sha256=plan.file.sha256,
+        rows=plan.data_rows,
+        imported=result.imported,
+        skipped=result.skipped + sum(plan.count(code) for code in SKIPS),
+        invalid_lines=[p.line for p in plan.errors][:1000],
+        consent_date_default=plan.default_date,
+        consent_source_default=plan.default_source,
+    )
 
 
 class _Scope:
@@ -785,6 +831,8 @@ def subscribe_new(plan: ImportPlan, rows: list[Row], scope: _Scope) -> int:
             "phone", "pk"
         )
     )
+    # A query each time it is read: once for the whole batch.
+    notice = org.privacy_notice_version
     links, events = [], []
     for row in rows:
         chosen = scope.topics_of(row)
@@ -798,7 +846,7 @@ def subscribe_new(plan: ImportPlan, rows: list[Row], scope: _Scope) -> int:
                 "phone_hash": phone_hash(row.phone),
                 "action": ConsentEvent.Action.SUBSCRIBE,
                 "source": ConsentEvent.Source.IMPORT,
-                "notice_version": org.privacy_notice_version,
+                "notice_version": notice,
                 "topics": ops.adapt_json_value(sorted(t.slug for t in chosen), None),
                 "zone": zone.slug if zone else "",
                 "evidence": ops.adapt_json_value(_evidence(plan, row), None),

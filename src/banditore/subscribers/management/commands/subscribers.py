@@ -8,7 +8,6 @@ handle art. 15/17 requests.
 import json
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import IntegrityError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -173,14 +172,8 @@ class Command(BaseCommand):
             return
         try:
             result = importer.apply_import(plan, actor_label="cli", progress=progress)
-        except IntegrityError:
-            # Between the check and the write, someone in the file signed up on their own.
-            raise CommandError(
-                _(
-                    "A number in the file signed up while importing: nothing was imported. "
-                    "Run the import again."
-                )
-            ) from None
+        except importer.ImportInterrupted as exc:
+            raise CommandError(exc.message()) from exc
         finally:
             progress.finish()
         self.stdout.write(
