@@ -55,9 +55,7 @@ def test_a_failed_batch_keeps_the_earlier_ones_and_a_rerun_adds_the_rest(
     assert done.data["imported"] == len(phones) - 4
 
 
-def test_a_failure_in_service_subscribe_keeps_what_was_written(
-    comune, run, tmp_path, monkeypatch
-):
+def test_a_failure_in_service_subscribe_keeps_what_was_written(comune, run, tmp_path, monkeypatch):
     # Numbers the comune knows as pending go through service.subscribe.
     pending = ["+393331110001", "+393331110002", "+393331110003"]
     for phone in pending:
