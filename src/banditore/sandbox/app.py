@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from banditore.sandbox import control, objects_api, page
+from banditore.sandbox import control, mail, objects_api, page, telegram
 from banditore.sandbox.config import SandboxConfig
 from banditore.sandbox.graph_http import graph_endpoint
 from banditore.sandbox.instance import SANDBOX_KEY, Sandbox
@@ -33,7 +33,8 @@ def _graph(app: web.Application, method: str, path: str, handler: object) -> Non
 
 
 def build_app(config: SandboxConfig | None = None) -> web.Application:
-    sandbox = Sandbox(config or SandboxConfig())
+    config = config or SandboxConfig()
+    sandbox = Sandbox(config)
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[SANDBOX_KEY] = sandbox
 
@@ -76,4 +77,8 @@ def build_app(config: SandboxConfig | None = None) -> web.Application:
     _graph(app, "GET", r"/{object_id:\d+}", objects_api.get_object)
     _graph(app, "POST", r"/{object_id:\d+}", objects_api.post_object)
     _graph(app, "DELETE", r"/{object_id:\d+}", objects_api.delete_object)
+
+    telegram.add_routes(app, config.telegram)
+    if config.mail is not None:
+        mail.add_routes(app, config.mail)
     return app

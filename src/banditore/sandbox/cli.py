@@ -13,6 +13,7 @@ from aiohttp import web
 from banditore.sandbox import defaults
 from banditore.sandbox.app import build_app
 from banditore.sandbox.config import SandboxConfig, load_toml
+from banditore.sandbox.mail import MAIL_KEY
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,6 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="how latency varies (default fixed)",
     )
     parser.add_argument("--mps", type=float, help=f"throughput per number (default {defaults.MPS})")
+    parser.add_argument(
+        "--smtp-port", type=int, help="start the SMTP sink on this port (0 = any free)"
+    )
+    parser.add_argument(
+        "--mail-callback-url", help="where the sink posts bounce/complaint webhooks (Postmark's)"
+    )
     parser.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
     return parser
 
@@ -59,6 +66,12 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
     data.update(updates)
     if args.mps is not None:
         data["limits"]["mps"] = args.mps
+    if args.smtp_port is not None or args.mail_callback_url is not None:
+        data["mail"] = data["mail"] or {"host": data["host"]}
+        if args.smtp_port is not None:
+            data["mail"]["port"] = args.smtp_port
+        if args.mail_callback_url is not None:
+            data["mail"]["callback_url"] = args.mail_callback_url
     return SandboxConfig.model_validate(data)
 
 
@@ -72,6 +85,10 @@ async def serve(config: SandboxConfig) -> None:
     server = site._server  # noqa: SLF001 - aiohttp exposes no public accessor for the socket
     port = server.sockets[0].getsockname()[1] if server and server.sockets else config.port
     print(f"Sandbox WhatsApp in ascolto su http://{config.host}:{port}", flush=True)
+    print(f"Sandbox Telegram: http://{config.host}:{port}/bot<token>/", flush=True)
+    if MAIL_KEY in app:
+        smtp = app[MAIL_KEY].smtp_port
+        print(f"Sandbox e-mail (SMTP) in ascolto su {config.mail.host}:{smtp}", flush=True)
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -14,6 +14,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from banditore.sandbox import defaults
+from banditore.sandbox.mail.config import MailConfig
+from banditore.sandbox.telegram.config import TelegramConfig
 
 TemplateStatus = Literal["APPROVED", "PENDING", "REJECTED", "PAUSED", "DISABLED"]
 TemplateCategory = Literal["UTILITY", "MARKETING", "AUTHENTICATION"]
@@ -160,6 +162,11 @@ class SandboxConfig(_Strict):
     max_stored_messages: int = Field(default=200_000, ge=1)
     # HTTP status per error code, overriding the older Meta table (reference §3.3).
     error_http_status: dict[int, int] = Field(default_factory=dict)
+    # The Telegram Bot API beside the Graph API (its routes never collide: /bot<token>/...).
+    telegram: TelegramConfig = Field(default_factory=TelegramConfig)
+    # The SMTP sink listens on a port of its own: off unless asked for (`--smtp-port`), so
+    # the many sandboxes a test run starts never fight over one port.
+    mail: MailConfig | None = None
 
 
 def default_number() -> NumberConfig:
