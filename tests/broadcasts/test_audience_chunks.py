@@ -5,6 +5,7 @@ import pytest
 
 from banditore.broadcasts import audience, lifecycle
 from banditore.broadcasts.models import AudienceLane, Broadcast, Delivery
+from banditore.core import db
 from banditore.core.models import AuditEvent
 from banditore.dispatch import queries
 from tests.factories import channel_of, subscribe
@@ -17,7 +18,7 @@ def small_chunks(monkeypatch):
     monkeypatch.setattr(audience, "CHUNK", 2)
     monkeypatch.setattr(audience, "SQLITE_CHUNK", 2)
     monkeypatch.setattr(audience, "FIRST_CHUNK", 2)
-    monkeypatch.setattr(audience, "SQLITE_GAP_SECONDS", 0)
+    monkeypatch.setattr(db, "SQLITE_GAP_SECONDS", 0)
     # One lane, so chunks are predictable (test_audience_lanes.py tests several).
     monkeypatch.setattr(audience, "LANES", {})
 

@@ -9,6 +9,7 @@ from django.db import connection, transaction
 
 from banditore.broadcasts import audience
 from banditore.broadcasts.models import AudienceLane, Broadcast
+from banditore.core import db
 from banditore.core.models import AuditEvent
 from tests.factories import channel_of, subscribe
 
@@ -21,7 +22,7 @@ def striped(monkeypatch):
     monkeypatch.setattr(audience, "CHUNK", 3)
     monkeypatch.setattr(audience, "SQLITE_CHUNK", 3)
     monkeypatch.setattr(audience, "FIRST_CHUNK", 2)
-    monkeypatch.setattr(audience, "SQLITE_GAP_SECONDS", 0)
+    monkeypatch.setattr(db, "SQLITE_GAP_SECONDS", 0)
 
 
 def started_then_crashed(b: Broadcast, monkeypatch) -> int:

@@ -3,7 +3,6 @@ sendable as they land."""
 
 import logging
 import threading
-import time
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -11,6 +10,7 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from banditore.broadcasts.models import AudienceLane, Broadcast, Delivery
+from banditore.core.db import let_writers_in
 from banditore.core.models import audit
 from banditore.subscribers.models import Subscriber
 
@@ -86,16 +86,14 @@ LANES = {"postgresql": settings.AUDIENCE_LANES}
 # Rows per chunk, each chunk its own short transaction, so the first one is sendable fast.
 # Measured (bench/bench_audience.py): 50,000 is about a second on PostgreSQL under load.
 CHUNK = 50_000
-# SQLite holds its one write lock for a whole chunk: 20,000 rows is about 0.35 s, and the
-# pause after each lets a waiting writer in (its busy handler sleeps up to 100 ms between
-# tries: back-to-back chunks starved a webhook's write for the whole 100,000, 2 s).
+# SQLite holds its one write lock for a whole chunk: 20,000 rows is about 0.35 s, and a
+# pause after each lets a waiting writer in (core.db.let_writers_in).
 SQLITE_CHUNK = 20_000
 # The first chunk of each lane is small: it lands in the caller's transaction, and the first
 # message can leave only once that commits (5,000 rows took 0.3 s on PostgreSQL, 2 cores at
 # load 3.5; 50,000 took 1.5-3.5 s). Nothing else slow may run before that commit: counting
 # the rest of a million there cost the first message another second.
 FIRST_CHUNK = 1_000
-SQLITE_GAP_SECONDS = 0.12
 
 # PostgreSQL plans the outbox's queries from its statistics, and a big audience changes them
 # at once: until they were refreshed (autovacuum's analyze comes a minute later, or never
@@ -312,8 +310,7 @@ def materialise(broadcast_id: int, stopping=lambda: False) -> None:
     )
     if connection.vendor != "postgresql" or len(pending) < 2:
         while not stopping() and materialise_chunk(broadcast_id):
-            if connection.vendor == "sqlite":
-                time.sleep(SQLITE_GAP_SECONDS)
+            let_writers_in()
         return
     helpers = [
         threading.Thread(

@@ -37,7 +37,6 @@ import csv
 import hashlib
 import io
 import re
-import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -49,6 +48,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from banditore.core.db import let_writers_in
 from banditore.core.models import Organization, audit
 from banditore.core.phone import InvalidNumber, phone_hash, to_e164
 from banditore.subscribers import service
@@ -59,8 +59,6 @@ from banditore.subscribers.models import ConsentEvent, Subscriber, Topic, Zone
 Progress = Callable[[str, int, int], None]
 
 BATCH = 2000
-# Longer than the longest wait between two tries of SQLite's busy handler (100 ms).
-SQLITE_GAP = 0.11
 NAME_MAX = Subscriber._meta.get_field("name").max_length
 CHUNK = 1 << 20
 
@@ -725,10 +723,7 @@ def apply_import(
         for batch in _batches(plan.rows):
             with transaction.atomic():
                 _write_batch(plan, batch, scope, result)
-            if connection.vendor == "sqlite":
-                # SQLite's lock is not fair: a waiting writer retries every 100 ms at most,
-                # and this loop would take the lock back sooner every time.
-                time.sleep(SQLITE_GAP)
+            let_writers_in()
             if progress:
                 progress("write", result.imported + result.skipped, len(plan.rows))
     except Exception as exc:
