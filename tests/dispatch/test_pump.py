@@ -3,15 +3,17 @@
 import asyncio
 import time
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.utils import timezone
 
 from banditore.broadcasts import audience
 from banditore.broadcasts.models import Broadcast, Delivery
 from banditore.channels.models import Channel
 from banditore.dispatch import queries
-from banditore.dispatch.dispatcher import Dispatcher
+from banditore.dispatch.dispatcher import ChannelPump, Dispatcher
 from banditore.subscribers.models import Subscriber
 from tests.factories import make_comune
 from tests.sandbox.harness import running_sandbox
@@ -176,3 +178,28 @@ def test_a_setting_that_cant_work_pauses_its_channel_with_the_reason():
             assert sum((await copies(sb, numbers)).values()) == 0
 
     asyncio.run(scenario())
+
+
+def test_sent_at_is_when_the_provider_answered_not_when_it_was_written_down(monkeypatch):
+    # A busy database writes outcomes back late; the time to first message and the stats
+    # must still say when the message left.
+    real, written = ChannelPump.write, []
+
+    def late_write(pump, results):
+        time.sleep(0.8)
+        written.append(timezone.now())
+        return real(pump, results)
+
+    monkeypatch.setattr(ChannelPump, "write", late_write)
+
+    async def scenario():
+        async with running_sandbox() as sb:
+            broadcast, numbers = await sync_to_async(setup)(sb.url, 3)
+            await drain_all()
+            return broadcast
+
+    broadcast = asyncio.run(scenario())
+    rows = Delivery.objects.filter(broadcast=broadcast)
+    assert [d.status for d in rows] == ["sent"] * 3
+    for delivery in rows:
+        assert delivery.sent_at < written[0] - timedelta(seconds=0.5)

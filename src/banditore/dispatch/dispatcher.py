@@ -26,6 +26,7 @@ import socket
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 
 import aiohttp
 from django.conf import settings
@@ -191,7 +192,9 @@ class ChannelPump:
         self.cursors = {p: 0 for p in Priority.values}
         self.tier = TierGate(channel.pk)
         self.inflight: set[asyncio.Task] = set()
-        self.results: list[tuple[Outgoing, SendResult]] = []
+        # Each outcome with when the provider answered: a row's sent_at is that moment, not
+        # the write-back's, which may come a few tenths later.
+        self.results: list[tuple[Outgoing, SendResult, datetime]] = []
         # Claimed, never sent: handed back to the queue when the pump stops.
         self.unsent: list[Outgoing] = []
         self.stopping = False
@@ -388,7 +391,7 @@ class ChannelPump:
                 self.pacer.hold(error.verdict.retry_after or 1.0)
             if error.verdict.action == Action.STOP_CHANNEL:
                 self.stopping = True
-        self.results.append((d, result))
+        self.results.append((d, result, timezone.now()))
         self.done += 1
 
     async def flush_loop(self, sent_all: asyncio.Event) -> None:
@@ -414,13 +417,14 @@ class ChannelPump:
         self.flush_quiet.ok()
         return True
 
-    def write(self, results: list[tuple[Outgoing, SendResult]]) -> None:
+    def write(self, results: list[tuple[Outgoing, SendResult, datetime]]) -> None:
         now = timezone.now()
         sent, retry, failed, follow, as_template = [], [], [], [], []
-        for d, result in results:
+        for d, result, answered in results:
             error = result.error
             if error is None:
-                sent.append([result.provider_id or None, now, result.note[:300], d.id, self.epoch])
+                note = result.note[:300]
+                sent.append([result.provider_id or None, answered, note, d.id, self.epoch])
                 continue
             row = [error.code, error.title[:300], d.id, self.epoch]
             if outcomes.window_closed_on_free_text(d.kind, d.free, error):
@@ -437,7 +441,7 @@ class ChannelPump:
             queries.write_outcomes(sent, retry, failed, as_template)
             if follow:
                 outcomes.follow_up(self.channel, follow)
-            queries.finish_broadcasts({d.broadcast_id for d, _ in results if d.broadcast_id}, now)
+            queries.finish_broadcasts({d.broadcast_id for d, *_ in results if d.broadcast_id}, now)
 
     async def settle(self) -> None:
         """Hand back what was claimed but not sent, and write every outcome, however long
