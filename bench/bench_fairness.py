@@ -231,6 +231,9 @@ def run() -> int:
         seconds = (row["b"] - row["a"]).total_seconds()
         ratios[row["channel_id"]] = (row["n"] - 1) / seconds / CAP if seconds > 0 else 0.0
     worst = min(ratios.values(), default=0.0)
+    starts = [row["a"] for row in spans]
+    # How far apart the channels' first sends were: the summed rate pays for this ramp.
+    start_spread = (max(starts) - min(starts)).total_seconds() if starts else 0.0
     span = sent.aggregate(a=Min("sent_at"), b=Max("sent_at"))
     count = sent.count()
     seconds = (span["b"] - span["a"]).total_seconds() if span["a"] else 0
@@ -274,6 +277,7 @@ def run() -> int:
             "unit": "msg/s",
             "target": 0.95 * CAP * CHANNELS,
             "pass": throughput >= 0.95 * CAP * CHANNELS and sound,
+            "first_send_spread_s": round(start_spread, 2),
             **details,
         },
         {

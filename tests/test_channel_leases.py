@@ -9,7 +9,7 @@ from banditore.channels.models import Channel
 from banditore.dispatch import queries
 from banditore.subscribers import service
 from banditore.subscribers.models import ConsentEvent
-from tests.factories import channel_of, subscribe
+from tests.factories import channel_of, make_comune, subscribe
 
 NORMAL = 3
 
@@ -182,3 +182,17 @@ def test_deliveries_waiting_for_a_retry_are_not_claimed_early(comune):
     epoch = queries.acquire_lease(channel.pk, "w", 15)
     assert claim(channel, "w", epoch).rows == []
     assert queries.channels_with_work() == []
+
+
+def test_taking_a_lease_reaps_that_channel_only(comune):
+    other = make_comune("sacile")
+    channels = [channel_of(comune), channel_of(other)]
+    for org in (comune, other):
+        queue(org, 2)
+    epochs = [queries.acquire_lease(c.pk, "old", 15) for c in channels]
+    for channel, epoch in zip(channels, epochs, strict=True):
+        claim(channel, "old", epoch)
+        expire(channel)
+    assert queries.reap(channels[0].pk) == 2
+    assert queries.reap(channels[0].pk) == 0
+    assert queries.reap() == 2  # the other channel's, left for the periodic reap

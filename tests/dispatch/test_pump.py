@@ -12,8 +12,8 @@ from django.utils import timezone
 from banditore.broadcasts import audience
 from banditore.broadcasts.models import Broadcast, Delivery
 from banditore.channels.models import Channel
-from banditore.dispatch import queries
-from banditore.dispatch.dispatcher import ChannelPump, Dispatcher
+from banditore.dispatch import dispatcher, queries
+from banditore.dispatch.dispatcher import Dispatcher
 from banditore.subscribers.models import Subscriber
 from tests.factories import make_comune
 from tests.sandbox.harness import running_sandbox
@@ -183,14 +183,14 @@ def test_a_setting_that_cant_work_pauses_its_channel_with_the_reason():
 def test_sent_at_is_when_the_provider_answered_not_when_it_was_written_down(monkeypatch):
     # A busy database writes outcomes back late; the time to first message and the stats
     # must still say when the message left.
-    real, written = ChannelPump.write, []
+    real, written = dispatcher.write_outcomes, []
 
-    def late_write(pump, results):
+    def late_write(taken):
         time.sleep(0.8)
         written.append(timezone.now())
-        return real(pump, results)
+        return real(taken)
 
-    monkeypatch.setattr(ChannelPump, "write", late_write)
+    monkeypatch.setattr(dispatcher, "write_outcomes", late_write)
 
     async def scenario():
         async with running_sandbox() as sb:

@@ -2,8 +2,10 @@
 
 One asyncio loop per process. It leases channels (one dispatcher per channel, across all
 machines) and runs a pump for each: claim a small batch in lane order, pace each send with
-the channel's limiter, POST concurrently over one shared aiohttp session, write outcomes
-back in bulk. It knows no channel kind: a kind's Transport renders and sends.
+the channel's limiter, POST concurrently over one shared aiohttp session. Outcomes are
+written back in bulk, every pump's in one transaction per tick (`write_back`): fifty slow
+channels cost the database ten write-backs a second, not five hundred. It knows no channel
+kind: a kind's Transport renders and sends.
 
 Safety under faults:
 - Every lease acquisition has a new epoch (the fence), written into the rows it claims and
@@ -26,6 +28,7 @@ import socket
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import aiohttp
@@ -166,6 +169,10 @@ class Quiet:
         self.since = None
 
 
+# An outcome and when the provider gave it.
+Result = tuple[Outgoing, SendResult, datetime]
+
+
 class ChannelPump:
     """Drains one leased channel under one epoch."""
 
@@ -194,12 +201,11 @@ class ChannelPump:
         self.inflight: set[asyncio.Task] = set()
         # Each outcome with when the provider answered: a row's sent_at is that moment, not
         # the write-back's, which may come a few tenths later.
-        self.results: list[tuple[Outgoing, SendResult, datetime]] = []
+        self.results: list[Result] = []
         # Claimed, never sent: handed back to the queue when the pump stops.
         self.unsent: list[Outgoing] = []
         self.stopping = False
         self.prepared: set[int] = set()
-        self.flush_quiet = Quiet(f"channel {channel.pk}: write-back")
 
     def live(self) -> bool:
         return not self.stopping and time.monotonic() < self.deadline
@@ -209,8 +215,6 @@ class ChannelPump:
         # for the database; one batch ahead at most, so an emergency waits little.
         ahead: asyncio.Queue[list[Outgoing]] = asyncio.Queue(maxsize=1)
         feeder = asyncio.create_task(self.feed(ahead))
-        sent_all = asyncio.Event()
-        flusher = asyncio.create_task(self.flush_loop(sent_all))
         try:
             while self.live():
                 try:
@@ -237,11 +241,6 @@ class ChannelPump:
                 self.unsent += ahead.get_nowait()
             if self.inflight:
                 await asyncio.gather(*self.inflight, return_exceptions=True)
-            # Not cancelled: a write-back cancelled while it waits for the database thread
-            # (busy with other channels' claims) never runs, and the rows it would have
-            # marked sent stay 'sending' until the next owner reaps them and sends them again.
-            sent_all.set()
-            await flusher
             await self.settle()
         if feeder.done() and not feeder.cancelled() and feeder.exception():
             raise feeder.exception()
@@ -394,54 +393,30 @@ class ChannelPump:
         self.results.append((d, result, timezone.now()))
         self.done += 1
 
-    async def flush_loop(self, sent_all: asyncio.Event) -> None:
-        """Write outcomes back every FLUSH_SECONDS (backing off while the database fails),
-        until every send has ended; settle() writes whatever is left after that."""
-        failures = 0
-        while not sent_all.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(sent_all.wait(), FLUSH_SECONDS * 2 ** min(failures, 6))
-            failures = 0 if await self.flush() else failures + 1
-
-    async def flush(self) -> bool:
-        if not self.results:
-            return True
-        results, self.results = self.results, []
-        try:
-            await self.d.db(self.write, results)
-        except Exception:
-            # Kept, and written with the next flush: an outcome is never dropped.
-            self.results = results + self.results
-            self.flush_quiet.failed()
-            return False
-        self.flush_quiet.ok()
-        return True
-
-    def write(self, results: list[tuple[Outgoing, SendResult, datetime]]) -> None:
-        now = timezone.now()
-        sent, retry, failed, follow, as_template = [], [], [], [], []
+    def rows(self, results: list[Result], now: datetime, into: "Outcomes") -> None:
+        """This pump's outcomes as write-back rows, each fenced by its epoch."""
+        follow = []
         for d, result, answered in results:
+            if d.broadcast_id:
+                into.broadcasts.add(d.broadcast_id)
             error = result.error
             if error is None:
                 note = result.note[:300]
-                sent.append([result.provider_id or None, answered, note, d.id, self.epoch])
+                into.sent.append([result.provider_id or None, answered, note, d.id, self.epoch])
                 continue
             row = [error.code, error.title[:300], d.id, self.epoch]
             if outcomes.window_closed_on_free_text(d.kind, d.free, error):
-                as_template.append(row)
+                into.as_template.append(row)
                 continue
             when = outcomes.requeue_at(error, d.created_at, d.attempts + 1, now)
             if when is not None:
-                retry.append([when, *row])
+                into.retry.append([when, *row])
             else:
-                failed.append([now, *row])
+                into.failed.append([now, *row])
             if error.verdict.action != Action.RETRY:
                 follow.append((d.id, error))
-        with transaction.atomic():
-            queries.write_outcomes(sent, retry, failed, as_template)
-            if follow:
-                outcomes.follow_up(self.channel, follow)
-            queries.finish_broadcasts({d.broadcast_id for d, *_ in results if d.broadcast_id}, now)
+        if follow:
+            into.follow.append((self.channel, follow))
 
     async def settle(self) -> None:
         """Hand back what was claimed but not sent, and write every outcome, however long
@@ -451,10 +426,10 @@ class ChannelPump:
                 if self.unsent:
                     await self.d.db(queries.unclaim, [u.id for u in self.unsent], self.epoch)
                     self.unsent = []
-                if await self.flush() and not self.results:
+                if await self.d.write_back([self]) and not self.results:
                     break
             except Exception:
-                self.flush_quiet.failed()
+                self.d.write_quiet.failed()
             if self.d.closing and time.monotonic() > self.d.closing + 10:
                 log.error(
                     "channel %s: %d outcomes and %d claims could not be written; the reaper "
@@ -472,6 +447,30 @@ class ChannelPump:
             )
 
 
+@dataclass
+class Outcomes:
+    """The write-back rows of one or more pumps, for one transaction."""
+
+    sent: list = field(default_factory=list)
+    retry: list = field(default_factory=list)
+    failed: list = field(default_factory=list)
+    as_template: list = field(default_factory=list)
+    follow: list = field(default_factory=list)
+    broadcasts: set = field(default_factory=set)
+
+
+def write_outcomes(taken: list[tuple[ChannelPump, list[Result]]]) -> None:
+    now = timezone.now()
+    rows = Outcomes()
+    for pump, results in taken:
+        pump.rows(results, now, rows)
+    with transaction.atomic():
+        queries.write_outcomes(rows.sent, rows.retry, rows.failed, rows.as_template)
+        for channel, errors in rows.follow:
+            outcomes.follow_up(channel, errors)
+        queries.finish_broadcasts(rows.broadcasts, now)
+
+
 class Dispatcher:
     def __init__(self, worker_id: str | None = None, concurrency: int = 512):
         self.worker_id = worker_id or f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
@@ -482,6 +481,10 @@ class Dispatcher:
         self.control = Database("dispatch-lease")
         self.lease_seconds = settings.DISPATCH_LEASE_SECONDS
         self.pumps: dict[int, tuple[ChannelPump, asyncio.Task]] = {}
+        # One write-back at a time: a pump settling waits for the one that holds its
+        # outcomes, so its lease is never released before they are written.
+        self.writing = asyncio.Lock()
+        self.write_quiet = Quiet("dispatcher: write-back")
         self.session: aiohttp.ClientSession | None = None
         self.slots: asyncio.Semaphore | None = None
         self.closing: float | None = None
@@ -499,6 +502,7 @@ class Dispatcher:
         async with aiohttp.ClientSession(
             connector=connector, trace_configs=[fenced_trace()]
         ) as self.session:
+            writer = asyncio.create_task(self.write_loop(stop))
             try:
                 while not stop.is_set():
                     try:
@@ -511,6 +515,9 @@ class Dispatcher:
                         await asyncio.wait_for(stop.wait(), timeout=TEND_SECONDS)
             finally:
                 await self.stop_all()
+                # Not cancelled: a write-back cancelled while the database thread runs it
+                # may or may not land, and its rows would be lost from memory either way.
+                await writer
         self.db.close()
         self.control.close()
 
@@ -563,6 +570,35 @@ class Dispatcher:
             if len(mine) > fewest + SLACK:
                 self.hand_back(mine[-1], share)
 
+    async def write_loop(self, stop: asyncio.Event) -> None:
+        """Every pump's outcomes every FLUSH_SECONDS (backing off while the database
+        fails) until the dispatcher stops; each pump writes its last ones as it settles."""
+        failures = 0
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), FLUSH_SECONDS * 2 ** min(failures, 6))
+            pumps = [pump for pump, _ in self.pumps.values()]
+            failures = 0 if await self.write_back(pumps) else failures + 1
+
+    async def write_back(self, pumps: list[ChannelPump]) -> bool:
+        """Write these pumps' outcomes in one transaction; False if the database failed
+        (they are kept, and written with the next: an outcome is never dropped)."""
+        async with self.writing:
+            taken = [(pump, pump.results) for pump in pumps if pump.results]
+            if not taken:
+                return True
+            for pump, _ in taken:
+                pump.results = []
+            try:
+                await self.db(write_outcomes, taken)
+            except Exception:
+                for pump, results in taken:
+                    pump.results = results + pump.results
+                self.write_quiet.failed()
+                return False
+        self.write_quiet.ok()
+        return True
+
     async def renew(self) -> None:
         started = time.monotonic()
         renewed = await self.control(queries.renew_leases, self.worker_id, self.lease_seconds)
@@ -597,12 +633,13 @@ class Dispatcher:
         if epoch is None:
             return False
         # Rows the previous owner had in flight go back to the queue now, not in a second.
-        if reaped := await self.control(queries.reap):
+        if reaped := await self.control(queries.reap, channel_id):
             log.warning(
                 "channel %s: %d deliveries of a lost lease requeued", channel_id, reaped,
                 extra={"channel_id": channel_id},
             )  # fmt: skip
-        channel = await self.db(self.load_channel, channel_id)
+        # On the lease's thread: the other one may be busy with every other pump's claims.
+        channel = await self.control(self.load_channel, channel_id)
         try:
             pump = ChannelPump(self, channel, epoch, started + self.lease_seconds - LEASE_MARGIN)
         except Exception as exc:

@@ -69,7 +69,7 @@ REAP = """
 UPDATE broadcasts_delivery SET status = 'queued', claimed_by = ''
 WHERE id IN (
   SELECT d.id FROM broadcasts_delivery d
-  WHERE d.status = 'sending' AND NOT EXISTS (
+  WHERE d.status = 'sending' {channel} AND NOT EXISTS (
     SELECT 1 FROM channels_channel c
     WHERE c.id = d.channel_id AND c.lease_epoch = d.fence AND c.lease_expires_at >= %s)
   {skip_locked})
@@ -243,9 +243,15 @@ def live_workers() -> int:
     return heartbeat.alive().count()
 
 
-def reap() -> int:
+def reap(channel_id: int | None = None) -> int:
+    """Requeue the rows of lost leases: every channel's, or (when a lease was just taken)
+    one channel's, which the in-flight index finds without reading the others'."""
+    channel = "" if channel_id is None else "AND d.channel_id = %s"
+    params = [] if channel_id is None else [channel_id]
     with transaction.atomic(), connection.cursor() as cur:
-        cur.execute(REAP.format(skip_locked=_skip_locked()), [timezone.now()])
+        cur.execute(
+            REAP.format(channel=channel, skip_locked=_skip_locked()), [*params, timezone.now()]
+        )
         return cur.rowcount
 
 
