@@ -206,6 +206,10 @@ class ChannelPump:
         self.unsent: list[Outgoing] = []
         self.stopping = False
         self.prepared: set[int] = set()
+        # The last claim found nothing left: only then may a write-back finish a broadcast.
+        # Checking at every write-back read the outbox's index of a big broadcast ten times
+        # a second through its whole drain, for an answer that is "not yet" until the end.
+        self.drained = False
 
     def live(self) -> bool:
         return not self.stopping and time.monotonic() < self.deadline
@@ -282,10 +286,20 @@ class ChannelPump:
                 continue
             if claimed:
                 idle_since = None
+                self.drained = False
                 await ahead.put(claimed)
                 continue
             if more:
                 continue  # a batch of skipped rows: look further at once
+            if not self.drained:
+                # Set first: a write-back that reads it afterwards checks its broadcasts
+                # itself, and one already queued on the database thread runs before this.
+                self.drained = True
+                try:
+                    await self.d.db(queries.finish_broadcasts, set(self.prepared), timezone.now())
+                except Exception:
+                    self.drained = False  # checked again on the next empty claim
+                    quiet.failed()
             idle_since = idle_since or loop.time()
             if not self.inflight and ahead.empty() and loop.time() - idle_since > IDLE_RELEASE:
                 return  # give the lease back: another dispatcher may take it later
@@ -397,7 +411,7 @@ class ChannelPump:
         """This pump's outcomes as write-back rows, each fenced by its epoch."""
         follow = []
         for d, result, answered in results:
-            if d.broadcast_id:
+            if d.broadcast_id and self.drained:
                 into.broadcasts.add(d.broadcast_id)
             error = result.error
             if error is None:
