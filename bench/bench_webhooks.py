@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from procs import free_port, log, pinned
+from procs import free_port, log, pinned, status_body
 
 TMP = tempfile.mkdtemp(prefix="banditore-bench-webhooks-")
 PG = os.environ.get("PG_TEST_URL", "postgres://postgres@127.0.0.1:5432/banditore")
@@ -77,39 +77,6 @@ end
 
 def load() -> float:
     return round(os.getloadavg()[0], 2)
-
-
-def status_body(wamid: str, name: str, ts: int) -> dict:
-    return {
-        "object": "whatsapp_business_account",
-        "entry": [
-            {
-                "id": SANDBOX["waba_id"],
-                "changes": [
-                    {
-                        "field": "messages",
-                        "value": {
-                            "messaging_product": "whatsapp",
-                            "metadata": {
-                                "display_phone_number": SANDBOX["display_phone_number"],
-                                "phone_number_id": SANDBOX["phone_number_id"],
-                            },
-                            "statuses": [
-                                {
-                                    "id": wamid,
-                                    "status": name,
-                                    "timestamp": str(ts),
-                                    "recipient_id": "393330000000",
-                                    "conversation": {"id": "c", "origin": {"type": "marketing"}},
-                                    "pricing": {"billable": True, "category": "marketing"},
-                                }
-                            ],
-                        },
-                    }
-                ],
-            }
-        ],
-    }
 
 
 def setup_channel() -> Channel:

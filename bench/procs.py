@@ -163,3 +163,39 @@ def cleaned_up(run, tmp: str) -> int:
 
             connection.close()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def status_body(wamid: str, name: str, ts: int) -> dict:
+    """One status webhook as Meta sends it, to the sandbox's (and the demo's) number."""
+    from banditore.core.demo import SANDBOX
+
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": SANDBOX["waba_id"],
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {
+                                "display_phone_number": SANDBOX["display_phone_number"],
+                                "phone_number_id": SANDBOX["phone_number_id"],
+                            },
+                            "statuses": [
+                                {
+                                    "id": wamid,
+                                    "status": name,
+                                    "timestamp": str(ts),
+                                    "recipient_id": "393330000000",
+                                    "conversation": {"id": "c", "origin": {"type": "marketing"}},
+                                    "pricing": {"billable": True, "category": "marketing"},
+                                }
+                            ],
+                        },
+                    }
+                ],
+            }
+        ],
+    }
