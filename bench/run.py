@@ -51,15 +51,21 @@ def figures(script: Path) -> list[dict]:
 
 
 def main() -> int:
-    results = {}
+    """Every bench; or only those named (`python bench/run.py bench_comuni`), their figures
+    replacing theirs in the results.json already there."""
+    only = set(sys.argv[1:])
+    path = HERE / "results.json"
+    results = json.loads(path.read_text()) if only and path.exists() else {}
     for script in sorted(HERE.glob("bench_*.py")):
+        if only and script.stem not in only:
+            continue
         for figure in figures(script):
             name = figure.pop("name")
             results[name] = figure
             mark = "ok " if figure.get("pass") else "FAIL"
             print(f"{mark} {name}: {figure.get('value')} {figure.get('unit')} "
                   f"(target {figure.get('target')})")  # fmt: skip
-    (HERE / "results.json").write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    path.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     return 0 if all(f.get("pass") for f in results.values()) else 1
 
 
