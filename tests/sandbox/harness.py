@@ -133,6 +133,20 @@ class SandboxUnderTest:
 
 
 @asynccontextmanager
+async def serving(app: web.Application) -> AsyncIterator[str]:
+    """An aiohttp application on a free local port for the block's duration: its base URL."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+@asynccontextmanager
 async def running_sandbox(
     config: SandboxConfig | None = None, **patch: Any
 ) -> AsyncIterator[SandboxUnderTest]:
@@ -140,16 +154,8 @@ async def running_sandbox(
         merge_config(config or SandboxConfig(), patch) if patch else (config or SandboxConfig())
     )
     app = build_app(config)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        async with aiohttp.ClientSession() as session:
-            yield SandboxUnderTest(f"http://127.0.0.1:{port}", session, app[SANDBOX_KEY])
-    finally:
-        await runner.cleanup()
+    async with serving(app) as url, aiohttp.ClientSession() as session:
+        yield SandboxUnderTest(url, session, app[SANDBOX_KEY])
 
 
 @dataclass
@@ -220,13 +226,6 @@ async def webhook_receiver() -> AsyncIterator[WebhookReceiver]:
     app = web.Application()
     app.router.add_post("/webhooks/whatsapp", handle)
     app.router.add_get("/webhooks/whatsapp", handshake)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    receiver.url = f"http://127.0.0.1:{port}/webhooks/whatsapp"
-    try:
+    async with serving(app) as url:
+        receiver.url = f"{url}/webhooks/whatsapp"
         yield receiver
-    finally:
-        await runner.cleanup()

@@ -22,7 +22,7 @@ from banditore.channels.telegram.transport import TelegramTransport
 from banditore.sandbox.config import SandboxConfig
 from banditore.sandbox.telegram import TelegramConfig as SandboxTelegram
 from banditore.sandbox.telegram import WebhookConfig
-from tests.sandbox.harness import run, running_sandbox  # noqa: F401 (re-exported)
+from tests.sandbox.harness import run, running_sandbox, serving  # noqa: F401 (re-exported)
 
 BOT = SandboxTelegram().bots[0]
 PUBLIC_CHANNEL = SandboxTelegram().channels[0]
@@ -116,16 +116,9 @@ async def update_receiver() -> AsyncIterator[UpdateReceiver]:
 
     app = web.Application()
     app.router.add_post("/webhooks/telegram/1", handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    receiver.url = f"http://127.0.0.1:{port}/webhooks/telegram/1"
-    try:
+    async with serving(app) as url:
+        receiver.url = f"{url}/webhooks/telegram/1"
         yield receiver
-    finally:
-        await runner.cleanup()
 
 
 @asynccontextmanager
@@ -140,12 +133,5 @@ async def answering(
 
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
+    async with serving(app) as url:
+        yield url

@@ -15,6 +15,7 @@ import aiohttp
 from aiohttp import web
 
 from banditore.sandbox.mail import MailConfig, MailSandbox, add_routes
+from tests.sandbox.harness import serving
 
 SENDER = "notizie@comune.example.it"
 
@@ -69,15 +70,6 @@ class Mail:
         return await asyncio.to_thread(blocking)
 
 
-async def _start(app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return runner, f"http://127.0.0.1:{port}"
-
-
 @asynccontextmanager
 async def mail_sandbox(receiver_userinfo: str = "", **config: Any) -> AsyncIterator[Mail]:
     """`receiver_userinfo` ("user:pass") goes into the callback URL, as Postmark's UI does."""
@@ -91,20 +83,15 @@ async def mail_sandbox(receiver_userinfo: str = "", **config: Any) -> AsyncItera
 
     receiver_app = web.Application()
     receiver_app.router.add_route("*", "/{tail:.*}", record)
-    receiver_runner, receiver.url = await _start(receiver_app)
-    userinfo = f"{receiver_userinfo}@" if receiver_userinfo else ""
-    callback = receiver.url.replace("http://", "http://" + userinfo, 1)
-    config.setdefault("callback_url", callback + "/anymail/postmark/tracking/")
-    config.setdefault("port", 0)
-    app = web.Application()
-    sandbox = add_routes(app, MailConfig(**config))
-    runner, base = await _start(app)
-    try:
-        async with aiohttp.ClientSession() as http:
+    async with serving(receiver_app) as receiver.url:
+        userinfo = f"{receiver_userinfo}@" if receiver_userinfo else ""
+        callback = receiver.url.replace("http://", "http://" + userinfo, 1)
+        config.setdefault("callback_url", callback + "/anymail/postmark/tracking/")
+        config.setdefault("port", 0)
+        app = web.Application()
+        sandbox = add_routes(app, MailConfig(**config))
+        async with serving(app) as base, aiohttp.ClientSession() as http:
             yield Mail(sandbox, http, base + "/_sandbox/mail", receiver)
-    finally:
-        await runner.cleanup()
-        await receiver_runner.cleanup()
 
 
 def news_message(to: list[str], subject: str = "Strada chiusa", **headers: str) -> EmailMessage:

@@ -1,4 +1,4 @@
-"""add_routes mounts the sink on the WhatsApp sandbox's own app, as build_app will do."""
+"""build_app mounts the sink on the WhatsApp sandbox's own app when a mail config is given."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import asyncio
 import smtplib
 
 import aiohttp
-from aiohttp import web
 
 from banditore.sandbox.app import build_app
-from banditore.sandbox.mail import MAIL_KEY, MailConfig, add_routes
-from tests.sandbox.harness import run
+from banditore.sandbox.config import SandboxConfig
+from banditore.sandbox.mail import MAIL_KEY, MailConfig
+from tests.sandbox.harness import run, serving
 from tests.sandbox.mail.harness import news_message
 
 
@@ -21,24 +21,16 @@ def _send(port: int) -> None:
 
 @run
 async def test_the_sink_runs_beside_the_whatsapp_sandbox_and_stops_with_it():
-    app = build_app()
-    mail = add_routes(app, MailConfig(port=0))
-    assert app[MAIL_KEY] is mail
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    base = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
-    port = mail.smtp_port
-    try:
+    app = build_app(SandboxConfig(mail=MailConfig(port=0)))
+    mail = app[MAIL_KEY]
+    async with serving(app) as base:
+        port = mail.smtp_port
         await asyncio.to_thread(_send, port)
         async with aiohttp.ClientSession() as http:
             async with http.get(base + "/_sandbox/mail/messages") as r:
                 assert [m["subject"] for m in await r.json()] == ["Strada chiusa"]
             async with http.get(base + "/_sandbox/config") as r:
                 assert r.status == 200  # the WhatsApp side still answers
-    finally:
-        await runner.cleanup()
     try:
         smtplib.SMTP("127.0.0.1", port, timeout=2).quit()
         raise AssertionError("the SMTP port still accepts connections after cleanup")

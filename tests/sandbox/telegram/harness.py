@@ -19,7 +19,7 @@ from banditore.sandbox.telegram import (
     WebhookConfig,
     add_routes,
 )
-from tests.sandbox.harness import run  # noqa: F401 (re-exported for the test modules)
+from tests.sandbox.harness import run, serving  # noqa: F401 (run: re-exported for the test modules)
 
 TOKEN = TelegramConfig().bots[0].token
 CHANNEL = TelegramConfig().channels[0].username
@@ -75,16 +75,8 @@ async def running_telegram(
 ) -> AsyncIterator[TelegramUnderTest]:
     app = web.Application()
     sandbox = add_routes(app, settings or config())
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        async with aiohttp.ClientSession() as session:
-            yield TelegramUnderTest(f"http://127.0.0.1:{port}", session, sandbox)
-    finally:
-        await runner.cleanup()
+    async with serving(app) as url, aiohttp.ClientSession() as session:
+        yield TelegramUnderTest(url, session, sandbox)
 
 
 @dataclass
@@ -116,13 +108,6 @@ async def update_receiver() -> AsyncIterator[UpdateReceiver]:
 
     app = web.Application()
     app.router.add_post("/webhooks/telegram", handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    receiver.url = f"http://127.0.0.1:{port}/webhooks/telegram"
-    try:
+    async with serving(app) as url:
+        receiver.url = f"{url}/webhooks/telegram"
         yield receiver
-    finally:
-        await runner.cleanup()

@@ -6,13 +6,11 @@ import subprocess
 import sys
 
 import aiohttp
-from aiohttp import web
 
 from banditore.sandbox.app import build_app
 from banditore.sandbox.config import SandboxConfig
-from banditore.sandbox.telegram import add_routes
 
-from .harness import TOKEN, run
+from .harness import TOKEN, run, serving
 
 
 def test_importing_the_telegram_emulator_imports_no_django() -> None:
@@ -23,20 +21,11 @@ def test_importing_the_telegram_emulator_imports_no_django() -> None:
 
 @run
 async def test_it_serves_beside_the_whatsapp_routes_on_one_app() -> None:
-    app = build_app(SandboxConfig())
-    add_routes(app)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
-    try:
-        async with aiohttp.ClientSession() as session:
-            async with session.get(f"{url}/bot{TOKEN}/getMe") as r:
-                assert r.status == 200 and (await r.json())["result"]["username"] == "ComuneBot"
-            async with session.get(f"{url}/_sandbox/telegram/stats") as r:
-                assert r.status == 200
-            async with session.get(f"{url}/_sandbox/stats") as r:
-                assert r.status == 200  # WhatsApp's control API still answers
-    finally:
-        await runner.cleanup()
+    # build_app mounts the Telegram emulator itself.
+    async with serving(build_app(SandboxConfig())) as url, aiohttp.ClientSession() as session:
+        async with session.get(f"{url}/bot{TOKEN}/getMe") as r:
+            assert r.status == 200 and (await r.json())["result"]["username"] == "ComuneBot"
+        async with session.get(f"{url}/_sandbox/telegram/stats") as r:
+            assert r.status == 200
+        async with session.get(f"{url}/_sandbox/stats") as r:
+            assert r.status == 200  # WhatsApp's control API still answers
