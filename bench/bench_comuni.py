@@ -67,31 +67,6 @@ def sandbox_toml(callback: str) -> Path:
     return path
 
 
-def comune(slug: str, number: dict, cap: int, sandbox_url: str):
-    import datetime
-
-    from banditore.channels.models import Channel
-    from banditore.core.demo import SANDBOX
-    from banditore.core.models import Organization
-
-    midnight = datetime.time(0, 0)
-    org = Organization.objects.create(
-        slug=slug,
-        name=f"Comune di {slug.title()}",
-        contacts="URP 800 000 000",
-        # No quiet hours: the newsletter must drain whatever the hour of the run.
-        send_window_start=midnight,
-        send_window_end=midnight,
-    )
-    Channel.objects.create(
-        organization=org,
-        name="WhatsApp",
-        config={**SANDBOX, **number, "base_url": sandbox_url},
-        rate_per_second=cap,
-    )
-    return org
-
-
 def seed(org, n: int, prefix: str) -> None:
     """n active subscribers, written by the database itself."""
     from django.db import connection
@@ -132,8 +107,8 @@ def run() -> int:
     call_command("migrate", verbosity=0)
     sandbox_port, receive_port = free_port(), free_port()
     sandbox_url = f"http://127.0.0.1:{sandbox_port}"
-    grande = comune("grande", GRANDE, BIG_CAP, sandbox_url)
-    piccolo = comune("piccolo", PICCOLO, SMALL_CAP, sandbox_url)
+    grande, _ = procs.add_comune("grande", "Comune di Grande", sandbox_url, BIG_CAP, GRANDE)
+    piccolo, _ = procs.add_comune("piccolo", "Comune di Piccolo", sandbox_url, SMALL_CAP, PICCOLO)
     seed(grande, N, "+39335")
     seed(piccolo, FOLLOWERS, "+39347")
     slug, name = TOPICS[0]

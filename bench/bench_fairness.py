@@ -103,37 +103,15 @@ def sandbox_toml() -> Path:
 
 def comuni(sandbox_url: str) -> list:
     """50 organizations with a channel and CITIZENS subscribers each; their broadcasts."""
-    import datetime
-
     from banditore.broadcasts.models import Broadcast
-    from banditore.channels.models import Channel
-    from banditore.core.demo import SANDBOX
-    from banditore.core.models import Organization
     from banditore.subscribers.models import Subscriber
 
-    midnight = datetime.time(0, 0)
     broadcasts = []
     subscribers = []
     for n in range(CHANNELS):
-        org = Organization.objects.create(
-            slug=f"comune-{n}",
-            name=f"Comune {n}",
-            # No quiet hours: the figures must not depend on the hour they are taken at.
-            send_window_start=midnight,
-            send_window_end=midnight,
-        )
         config = number(n)
-        channel = Channel.objects.create(
-            organization=org,
-            name=f"WhatsApp {n}",
-            config={
-                **SANDBOX,
-                "base_url": sandbox_url,
-                "phone_number_id": config["phone_number_id"],
-                "display_phone_number": config["display_phone_number"],
-            },
-            rate_per_second=CAP,
-        )
+        numbered = {k: config[k] for k in ("phone_number_id", "display_phone_number")}
+        org, channel = procs.add_comune(f"comune-{n}", f"Comune {n}", sandbox_url, CAP, numbered)
         subscribers += [
             Subscriber(organization=org, phone=f"+3935{n:02d}{i:06d}", status="active")
             for i in range(CITIZENS)

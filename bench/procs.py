@@ -102,6 +102,33 @@ def fresh_comune(base_url: str, rate: int):
     return org, channel
 
 
+def add_comune(slug: str, name: str, base_url: str, rate: int, number: dict | None = None):
+    """One more comune with a WhatsApp channel to the sandbox at base_url (its own phone
+    number if given: phone_number_id, display_phone_number) and no quiet hours, so a send
+    drains whatever the hour of the run."""
+    import datetime
+
+    from banditore.channels.models import Channel
+    from banditore.core.demo import SANDBOX
+    from banditore.core.models import Organization
+
+    midnight = datetime.time(0, 0)
+    org = Organization.objects.create(
+        slug=slug,
+        name=name,
+        contacts="URP 800 000 000",
+        send_window_start=midnight,
+        send_window_end=midnight,
+    )
+    channel = Channel.objects.create(
+        organization=org,
+        name="WhatsApp",
+        config={**SANDBOX, **(number or {}), "base_url": base_url},
+        rate_per_second=rate,
+    )
+    return org, channel
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of a process so far, all its threads (/proc/<pid>/stat)."""
     stat = Path(f"/proc/{pid}/stat").read_text()
