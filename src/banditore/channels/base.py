@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel
 
@@ -196,6 +197,16 @@ class TemplateSource(Protocol):
 
 class TemplateSyncError(Exception):
     """The provider's template list could not be read (network, credentials, …)."""
+
+
+def http_url(value: str, example: str) -> str:
+    """A kind's provider URL, checked as its settings are saved."""
+    from django.utils.translation import gettext as _
+
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in value):
+        raise ValueError(_("must be an http(s) URL, e.g. %s") % example)
+    return value
 
 
 class MalformedWebhook(ValueError):

@@ -1,10 +1,11 @@
 """What a Telegram channel needs to talk to the Bot API (or to the sandbox)."""
 
 import re
-from urllib.parse import urlsplit
 
 from django.utils.translation import gettext as _
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+
+from banditore.channels.base import http_url
 
 API_URL = "https://api.telegram.org"
 SANDBOX_URL = "http://127.0.0.1:8650"
@@ -45,14 +46,7 @@ class TelegramConfig(BaseModel):
     @field_validator("api_base_url")
     @classmethod
     def _url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if (
-            parts.scheme not in ("http", "https")
-            or not parts.netloc
-            or any(c.isspace() for c in value)
-        ):
-            raise ValueError(_("must be an http(s) URL, e.g. https://api.telegram.org"))
-        return value
+        return http_url(value, "https://api.telegram.org")
 
     @field_validator("bot_token")
     @classmethod

@@ -1,9 +1,9 @@
 """What a WhatsApp channel needs to talk to the Cloud API (or to the sandbox)."""
 
-from urllib.parse import urlsplit
-
 from django.utils.translation import gettext as _
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from banditore.channels.base import http_url
 
 SANDBOX_URL = "http://127.0.0.1:8650"
 
@@ -29,14 +29,7 @@ class WhatsAppConfig(BaseModel):
     @field_validator("base_url")
     @classmethod
     def _url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if (
-            parts.scheme not in ("http", "https")
-            or not parts.netloc
-            or any(c.isspace() for c in value)
-        ):
-            raise ValueError(_("must be an http(s) URL, e.g. https://graph.facebook.com"))
-        return value
+        return http_url(value, "https://graph.facebook.com")
 
     @field_validator("access_token", "app_secret", "verify_token", "phone_number_id")
     @classmethod
