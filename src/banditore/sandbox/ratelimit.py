@@ -10,23 +10,27 @@ class TokenBucket:
 
     __slots__ = ("rate", "capacity", "tokens", "updated")
 
-    def __init__(self, rate: float, capacity: float) -> None:
+    def __init__(self, rate: float, capacity: float, now: float | None = None) -> None:
         self.rate = rate
         self.capacity = capacity
         self.tokens = capacity
-        self.updated = time.monotonic()
+        self.updated = time.monotonic() if now is None else now
+
+    def refill(self, now: float) -> None:
+        if now > self.updated:
+            self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+            self.updated = now
+
+    def wait(self, now: float) -> float:
+        """Seconds until one token is there (0 when it is there now)."""
+        self.refill(now)
+        return 0.0 if self.tokens >= 1.0 else (1.0 - self.tokens) / self.rate
 
     def take(self, now: float | None = None) -> bool:
-        if now is None:
-            now = time.monotonic()
-        elapsed = now - self.updated
-        if elapsed > 0:
-            self.tokens = min(self.capacity, self.tokens + elapsed * self.rate)
-            self.updated = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
-            return True
-        return False
+        if self.wait(time.monotonic() if now is None else now) > 0:
+            return False
+        self.tokens -= 1.0
+        return True
 
 
 class PairLimiter:
@@ -46,8 +50,7 @@ class PairLimiter:
     def take(self, key: str, now: float) -> bool:
         bucket = self._buckets.get(key)
         if bucket is None:
-            bucket = self._buckets[key] = TokenBucket(1.0 / self.interval, self.burst)
-            bucket.updated = now
+            bucket = self._buckets[key] = TokenBucket(1.0 / self.interval, self.burst, now)
         return bucket.take(now)
 
     def clear(self) -> None:

@@ -9,27 +9,7 @@ from __future__ import annotations
 import math
 import time
 
-
-class Bucket:
-    """`rate` tokens per second, at most `capacity` saved up; starts full."""
-
-    __slots__ = ("rate", "capacity", "tokens", "updated")
-
-    def __init__(self, rate: float, capacity: float, now: float) -> None:
-        self.rate = rate
-        self.capacity = capacity
-        self.tokens = capacity
-        self.updated = now
-
-    def refill(self, now: float) -> None:
-        if now > self.updated:
-            self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
-            self.updated = now
-
-    def wait(self, now: float) -> float:
-        """Seconds until one token is there (0 when it is there now)."""
-        self.refill(now)
-        return 0.0 if self.tokens >= 1.0 else (1.0 - self.tokens) / self.rate
+from banditore.sandbox.ratelimit import TokenBucket
 
 
 def retry_after(wait: float) -> int:
@@ -50,12 +30,14 @@ class FloodLimits:
         self.per_bot = per_bot_per_second
         self.per_chat = per_chat_per_second
         self.per_channel = per_channel_per_minute / 60.0
-        self._buckets: dict[tuple[object, ...], Bucket] = {}
+        self._buckets: dict[tuple[object, ...], TokenBucket] = {}
 
-    def _bucket(self, key: tuple[object, ...], rate: float, capacity: float, now: float) -> Bucket:
+    def _bucket(
+        self, key: tuple[object, ...], rate: float, capacity: float, now: float
+    ) -> TokenBucket:
         bucket = self._buckets.get(key)
         if bucket is None:
-            bucket = self._buckets[key] = Bucket(rate, capacity, now)
+            bucket = self._buckets[key] = TokenBucket(rate, capacity, now)
         return bucket
 
     def take(self, bot_id: int, chat_id: int, is_channel: bool, now: float | None = None) -> float:
