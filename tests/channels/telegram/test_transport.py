@@ -8,10 +8,13 @@ import json
 import socket
 
 import pytest
+from django.test import override_settings
+from django.utils import translation
 
 from banditore.broadcasts.models import Broadcast, Delivery
 from banditore.channels.base import Action
 from banditore.channels.telegram.errors import NETWORK_ERROR
+from banditore.channels.telegram.transport import broadcast_text
 from tests.factories import channel_of, make_comune
 
 from .harness import (
@@ -186,3 +189,55 @@ def test_a_broadcast_that_is_gone_refuses_to_render(db) -> None:
     t.prepare([987654])
     with pytest.raises(ValueError, match="987654"):
         t.render(outgoing(kind=Delivery.Kind.BROADCAST, broadcast_id=987654))
+
+
+ITALIAN_FOOTER = "\n\nPer non ricevere più messaggi scrivi CANCELLAMI."
+ENGLISH_FOOTER = "\n\nTo stop receiving messages write CANCELLAMI."
+
+
+def prepare_in(language: str, t, broadcast: Broadcast) -> None:
+    # The dispatcher's database thread, having last served a request in `language`.
+    with translation.override(language):
+        t.prepare([broadcast.pk])
+
+
+def sent_broadcast_text(broadcast: Broadcast) -> str:
+    """What the citizen's chat shows of the broadcast."""
+
+    async def scenario() -> str:
+        async with running_sandbox() as sb:
+            await start(sb)
+            t = transport(sb.session, sb.url)
+            await asyncio.to_thread(prepare_in, translation.get_language(), t, broadcast)
+            d = outgoing(text="", kind=Delivery.Kind.BROADCAST, broadcast_id=broadcast.pk)
+            assert (await t.send(d, t.render(d))).error is None
+            [message] = await received(sb)
+            return message["text"]
+
+    return asyncio.run(scenario())
+
+
+def test_the_opt_out_line_is_italian_whatever_language_the_thread_last_served(
+    transactional_db,
+) -> None:
+    comune = make_comune()
+    broadcast = Broadcast.objects.create(
+        organization=comune, channel=channel_of(comune), text="Mercato in piazza"
+    )
+    # A worker thread that last rendered an English console page, or a shell in English.
+    with translation.override("en"):
+        assert sent_broadcast_text(broadcast) == "Mercato in piazza" + ITALIAN_FOOTER
+        # The public channel's post says the same.
+        assert broadcast_text("Mercato in piazza") == "Mercato in piazza" + ITALIAN_FOOTER
+
+
+@override_settings(LANGUAGE_CODE="en")
+def test_an_installation_run_in_english_writes_the_opt_out_line_in_english(
+    transactional_db,
+) -> None:
+    comune = make_comune()
+    broadcast = Broadcast.objects.create(
+        organization=comune, channel=channel_of(comune), text="Market in the square"
+    )
+    with translation.override("it"):
+        assert sent_broadcast_text(broadcast) == "Market in the square" + ENGLISH_FOOTER
