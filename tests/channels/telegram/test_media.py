@@ -21,11 +21,13 @@ from banditore.broadcasts.media import BroadcastMedia
 from banditore.broadcasts.models import Broadcast, Delivery
 from banditore.channels.base import Action
 from banditore.channels.telegram import media
+from banditore.channels.telegram.errors import NETWORK_ERROR
 from banditore.channels.telegram.transport import broadcast_text
 from tests.broadcasts.test_attachments import JPEG, PDF, png
 from tests.factories import channel_of, make_comune
 
 from .harness import BOT, CITIZEN, outgoing, received, running_sandbox, serving, start, transport
+from .test_transport import closed_port
 
 TEXT = "Volantino della sagra: programma in allegato."
 OTHERS = (424243, 424244, 424245, 424246)
@@ -47,6 +49,8 @@ class Seen:
 class Proxy:
     url: str = ""
     seen: list[Seen] = field(default_factory=list)
+    # Requests (counted from 0) answered with a proxy's bare 502 instead of forwarded.
+    fail: set[int] = field(default_factory=set)
 
 
 @asynccontextmanager
@@ -59,6 +63,8 @@ async def recording(sb) -> AsyncIterator[Proxy]:
         body = await request.read()
         method = request.path.rsplit("/", 1)[-1]
         proxy.seen.append(Seen(method, request.content_type == "multipart/form-data"))
+        if len(proxy.seen) - 1 in proxy.fail:
+            return web.Response(status=502, text="<html>Bad Gateway</html>")
         headers = {"Content-Type": request.headers.get("Content-Type", "application/json")}
         async with sb.session.post(sb.url + request.path_qs, data=body, headers=headers) as r:
             answer = await r.read()
@@ -243,8 +249,8 @@ def test_a_text_too_long_for_a_caption_follows_the_image(transactional_db) -> No
     broadcast = broadcast_with(png(), "image/png", "sagra.png", text=text)
 
     async def run() -> None:
+        # The sandbox's limits are on: one message a second per chat.
         async with running_sandbox() as sb, recording(sb) as proxy:
-            await sb.control("POST", "telegram/config", {"limits": {"enabled": False}})
             await start(sb)
             _t, send = await sending(sb, proxy, broadcast)
             result = await send()
@@ -259,7 +265,7 @@ def test_a_text_too_long_for_a_caption_follows_the_image(transactional_db) -> No
     scenario(run)
 
 
-def test_a_text_that_follows_into_the_chats_flood_limit_is_retried_without_the_image(
+def test_a_text_that_fails_after_its_image_went_is_retried_without_the_image(
     transactional_db,
 ) -> None:
     text = "Programma della sagra. " * 44
@@ -269,11 +275,9 @@ def test_a_text_that_follows_into_the_chats_flood_limit_is_retried_without_the_i
         async with running_sandbox() as sb, recording(sb) as proxy:
             await start(sb)
             _t, send = await sending(sb, proxy, broadcast)
+            proxy.fail = {1}  # the text's request
             first = await send()
-            # One message a second per chat: the image went, its text must wait.
-            assert first.error.verdict.action == Action.RETRY
-            assert first.error.verdict.throttle_channel
-            await asyncio.sleep(first.error.verdict.retry_after)
+            assert first.error.code == 502 and first.error.verdict.action == Action.RETRY
             again = await send()  # the same delivery, retried
             assert again.error is None
             assert [m["type"] for m in await received(sb)] == ["photo", "text"]
@@ -308,3 +312,34 @@ def test_an_image_larger_than_a_photo_may_be_goes_as_a_document() -> None:
     big = media.File(jpeg() + b"\x00" * media.PHOTO_MAX_BYTES, "image/jpeg", "x.jpg")
     assert media.Attachment.of(big, "x").kind == "document"
     assert media.Attachment.of(media.File(jpeg(), "image/jpeg", "x.jpg"), "x").kind == "photo"
+
+
+def test_an_upload_with_a_revoked_token_stops_the_channel(transactional_db) -> None:
+    broadcast = broadcast_with(PDF, "application/pdf", "ordinanza.pdf")
+
+    async def run() -> None:
+        async with running_sandbox() as sb:
+            await start(sb)
+            t = transport(sb.session, sb.url, bot_token=f"{BOT.id}:revoked-token")
+            await asyncio.to_thread(t.prepare, [broadcast.pk])
+            d = delivery(broadcast)
+            result = await t.send(d, t.render(d))
+            assert (result.error.code, result.error.verdict.action) == (401, Action.STOP_CHANNEL)
+            assert await received(sb) == []
+
+    scenario(run)
+
+
+def test_an_upload_to_a_telegram_that_is_down_is_provider_trouble(transactional_db) -> None:
+    broadcast = broadcast_with(png(), "image/png", "sagra.png")
+
+    async def run() -> None:
+        async with running_sandbox() as sb:
+            t = transport(sb.session, f"http://127.0.0.1:{closed_port()}")
+            await asyncio.to_thread(t.prepare, [broadcast.pk])
+            d = delivery(broadcast)
+            result = await t.send(d, t.render(d))
+            assert result.error.code == NETWORK_ERROR
+            assert result.error.verdict.provider_trouble
+
+    scenario(run)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from banditore.channels.base import SendResult
+from banditore.channels.base import Action, SendResult
 from banditore.channels.telegram.client import FilePart, Sent, TelegramClient
 
 # Bot API: a caption is at most 1,024 characters. Measured in UTF-16 code units, where an
@@ -27,6 +27,10 @@ DOCUMENT_MAX_BYTES = 50 * 1024 * 1024
 PHOTO_MAX_BYTES = 10 * 1024 * 1024
 # A file of megabytes over a slow uplink needs longer than a text's send timeout.
 UPLOAD_TIMEOUT = 90.0
+# A text too long for a caption goes after its file, as a second message to the same chat:
+# this long after it, the kind's least time between two messages to one chat (kind.py's
+# recipient_interval), so that Telegram's one-a-second per chat doesn't refuse it.
+FOLLOW_AFTER = 1.1
 
 PHOTO_TYPES = ("image/jpeg", "image/png")
 # Telegram's refusals of an image as a photo (it can't read it, or it is too tall, too wide
@@ -112,12 +116,13 @@ class Attachment:
         if result.error is not None or follow is None:
             return result
         self.file_sent.add(delivery_id)
+        await asyncio.sleep(FOLLOW_AFTER)
         return await self._follow(client, delivery_id, follow)
 
     async def _follow(self, client: TelegramClient, delivery_id: int, follow: dict) -> SendResult:
         result = await client.send(follow)
-        if result.error is None:
-            self.file_sent.discard(delivery_id)
+        if result.error is None or result.error.verdict.action != Action.RETRY:
+            self.file_sent.discard(delivery_id)  # never tried again
         return result
 
     async def _send_file(self, client: TelegramClient, chat_id: str) -> SendResult:
