@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from banditore.sandbox.telegram import page
 from banditore.sandbox.telegram.api import bot_method
 from banditore.sandbox.telegram.config import (
     BotConfig,
@@ -47,5 +48,7 @@ def add_routes(app: web.Application, config: TelegramConfig | None = None) -> Te
     app.on_cleanup.append(stop_sender)
     app.router.add_route("GET", "/bot{token}/{method}", bot_method)
     app.router.add_route("POST", "/bot{token}/{method}", bot_method)
+    app.router.add_get("/_sandbox/telegram/", page.index)
+    app.router.add_get("/_sandbox/telegram", page.redirect_to_index)
     add_control_routes(app)
     return sandbox
