@@ -81,7 +81,7 @@ class Attachment:
     # Deliveries whose file went but whose text (too long for a caption) did not: a retry
     # of one of them sends the text alone, not the file a second time.
     file_sent: set[int] = field(default_factory=set)
-    _lock: asyncio.Lock | None = None
+    _lock: asyncio.Lock | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def of(cls, file: File, text: str) -> Attachment:
@@ -136,17 +136,18 @@ class Attachment:
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
-            if self.file_id is not None:
-                # Uploaded by another send while this one waited.
-                fields = {**self.fields(chat_id), self.kind: self.file_id}
-                return (await client.call(self.method, fields)).result
-            sent = await self._upload(client, chat_id)
-            if self.kind == "photo" and _refused(sent, PHOTO_REFUSALS):
-                self.kind = "document"
+            file_id = self.file_id
+            if file_id is None:
                 sent = await self._upload(client, chat_id)
-            if sent.message is not None:
-                self.file_id = file_id_of(sent.message, self.kind)
-            return sent.result
+                if self.kind == "photo" and _refused(sent, PHOTO_REFUSALS):
+                    self.kind = "document"
+                    sent = await self._upload(client, chat_id)
+                if sent.message is not None:
+                    self.file_id = file_id_of(sent.message, self.kind)
+                return sent.result
+        # Uploaded by another send while this one waited: the sends that waited go together.
+        fields = {**self.fields(chat_id), self.kind: file_id}
+        return (await client.call(self.method, fields)).result
 
     async def _upload(self, client: TelegramClient, chat_id: str) -> Sent:
         f = self.file
