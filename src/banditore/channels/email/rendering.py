@@ -15,6 +15,7 @@ from django.utils import translation
 from django.utils.html import escape, urlize
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 # A subject longer than this is cut (with "…"): clients show about 60-80 characters, and a
 # long one is folded across header lines that some filters score as spam.
@@ -77,7 +78,8 @@ def footer_text(unsubscribe_url: str) -> str:
 
 
 def footer_html(unsubscribe_url: str) -> str:
-    link = f'<a href="{escape(unsubscribe_url)}">{escape(_("unsubscribe"))}</a>'
+    label = pgettext("e-mail footer link", "unsubscribe")
+    link = f'<a href="{escape(unsubscribe_url)}">{escape(label)}</a>'
     # The sentence is escaped before the link goes in: a translation's "<" stays text.
     return escape(_("To stop receiving these messages: %(link)s")) % {"link": link}
 
