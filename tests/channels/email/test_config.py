@@ -3,9 +3,11 @@ connection it makes."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
+from django.utils.translation import gettext as _
 from pydantic import ValidationError
 
 from banditore.channels.email.config import SMTP_BACKEND, EmailConfig
@@ -118,18 +120,23 @@ def test_bad_smtp_settings_are_refused_naming_the_problem(changes, field) -> Non
 
 
 @pytest.mark.parametrize(
-    "data, words",
+    "data, msgid, value",
     [
-        ({"backend": "postmark"}, "api_key is required for postmark"),
-        ({"backend": "mailjet", "api_key": "k"}, "api_secret is required for mailjet"),
+        ({"backend": "postmark"}, "api_key is required for %s", "postmark"),
+        ({"backend": "mailjet", "api_key": "k"}, "api_secret is required for %s", "mailjet"),
         (
             {"backend": "postmark", "api_key": "k", "esp_settings": {"server_token": "t"}},
-            "not in esp_settings",
+            "credentials go in api_key and api_secret, not in esp_settings",
+            None,
         ),
     ],
 )
-def test_an_esp_needs_its_credentials_in_the_fields_that_are_kept_secret(data, words) -> None:
-    with pytest.raises(ValidationError, match=words):
+def test_an_esp_needs_its_credentials_in_the_fields_that_are_kept_secret(
+    data, msgid, value
+) -> None:
+    # In the installation's language, as the operator reads it.
+    words = _(msgid) % value if value else _(msgid)
+    with pytest.raises(ValidationError, match=re.escape(words)):
         EmailConfig.model_validate({"from_email": SENDER, **data})
 
 
