@@ -8,7 +8,7 @@ from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 
-from banditore.channels import secrets
+from banditore.channels import registry, secrets
 from banditore.channels.models import Channel
 from banditore.core.demo import SANDBOX
 from tests.factories import channel_of
@@ -28,13 +28,21 @@ def raw_config(channel) -> str:
         return cursor.fetchone()[0]
 
 
+WHATSAPP_SECRETS = registry.get("whatsapp").secrets
+
+
+def test_every_kinds_credentials_are_encrypted():
+    for name in registry.KINDS:
+        assert set(registry.get(name).secrets) <= set(secrets.SECRET_KEYS), name
+
+
 def test_the_database_holds_no_credential_in_clear(comune):
     channel = channel_of(comune)
     raw = raw_config(channel)
-    for key in secrets.SECRET_KEYS:
+    for key in WHATSAPP_SECRETS:
         assert channel.config[key] not in raw
     stored = json.loads(raw)
-    assert all(stored[k].startswith(secrets.PREFIX) for k in secrets.SECRET_KEYS)
+    assert all(stored[k].startswith(secrets.PREFIX) for k in WHATSAPP_SECRETS)
     # What is no secret stays readable (and searchable) as it was.
     assert stored["phone_number_id"] == channel.config["phone_number_id"]
 
@@ -42,8 +50,8 @@ def test_the_database_holds_no_credential_in_clear(comune):
 def test_the_code_reads_the_credentials_back_in_clear(comune):
     channel = Channel.objects.get(pk=channel_of(comune).pk)
     assert channel.config["access_token"] == channel.whatsapp.access_token
-    assert {k: channel.config[k] for k in secrets.SECRET_KEYS} == {
-        k: SANDBOX[k] for k in secrets.SECRET_KEYS
+    assert {k: channel.config[k] for k in WHATSAPP_SECRETS} == {
+        k: SANDBOX[k] for k in WHATSAPP_SECRETS
     }
 
 

@@ -10,7 +10,7 @@ from django.db import connection
 from django.utils import timezone
 
 from banditore.broadcasts.slots import DigestSlot
-from banditore.channels import secrets
+from banditore.channels import registry
 from banditore.console.staff_forms import OrganizationSettings
 from banditore.core.demo import SANDBOX
 from banditore.core.models import AuditEvent, Operator
@@ -105,7 +105,7 @@ def test_a_window_ending_before_it_starts_is_refused(comune, admin):
 def test_credentials_are_write_only(comune, admin):
     channel = channel_of(comune)
     page = admin.get("/console/impostazioni/").content.decode()
-    for key in secrets.SECRET_KEYS:
+    for key in registry.of(channel).secrets:
         assert SANDBOX[key] not in page
     url = f"/console/impostazioni/canale/{channel.pk}/"
     prefix = f"channel{channel.pk}"

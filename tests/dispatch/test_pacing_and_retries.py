@@ -8,7 +8,7 @@ from django.test import override_settings
 from banditore.channels.base import STOP, Action, SendError, Verdict
 from banditore.channels.whatsapp.errors import TROUBLE, classify
 from banditore.dispatch.breaker import Breaker
-from banditore.dispatch.limiter import Pacer
+from banditore.dispatch.limiter import Pacer, RecipientSpacing
 from banditore.dispatch.outcomes import MAX_BACKOFF, backoff, requeue_at
 
 T0 = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
@@ -20,6 +20,30 @@ class Clock:
 
     def __call__(self):
         return self.now
+
+
+def test_two_messages_to_one_chat_are_spaced_others_go_at_once():
+    clock = Clock()
+    spacing = RecipientSpacing(1.1, clock=clock)
+    assert [spacing.delay("42"), spacing.delay("43"), spacing.delay("42")] == pytest.approx(
+        [0.0, 0.0, 1.1]
+    )
+    assert spacing.delay("42") == pytest.approx(2.2)
+    clock.now += 5
+    assert spacing.delay("42") == 0.0
+    # Without an interval (WhatsApp) nothing is spaced, nor remembered.
+    free = RecipientSpacing(None, clock=clock)
+    assert [free.delay("42"), free.delay("42")] == [0.0, 0.0] and free.next == {}
+
+
+def test_the_spacing_forgets_chats_whose_time_has_passed():
+    clock = Clock()
+    spacing = RecipientSpacing(1.0, clock=clock)
+    for i in range(RecipientSpacing.PRUNE_AT):
+        spacing.delay(str(i))
+    clock.now += 2
+    spacing.delay("new")
+    assert spacing.next == {"new": clock.now + 1.0}
 
 
 def test_the_pacer_spaces_sends_at_the_rate_with_a_small_burst():

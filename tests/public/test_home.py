@@ -2,6 +2,7 @@
 
 import pytest
 
+from banditore.channels.models import Channel
 from banditore.core.models import Organization
 from tests.factories import make_comune
 from tests.public.archive_data import broadcast
@@ -51,3 +52,23 @@ def test_each_comune_has_its_home_under_its_prefix(client, comune):
 
 def test_without_any_comune_the_home_page_is_not_found(client, db):
     assert client.get("/").status_code == 404
+
+
+def test_a_comune_with_a_bot_shows_how_to_start_it(client, comune):
+    assert "t.me/" not in client.get("/").content.decode()
+    # The bot is shown beside the number, not instead of it.
+    Channel.objects.create(
+        organization=comune,
+        kind=Channel.Kind.TELEGRAM,
+        name="Telegram",
+        config={
+            "api_base_url": "https://api.telegram.org",
+            "bot_token": "123456789:token-del-comune",
+            "bot_username": "ComunePordenoneBot",
+            "webhook_secret": "segreto",
+        },
+    )
+    html = client.get("/").content.decode()
+    assert 'href="https://t.me/ComunePordenoneBot"' in html
+    assert html.count('class="qr-code"') == 2
+    assert 'href="https://wa.me/390510000001?text=ISCRIVIMI"' in html

@@ -6,23 +6,65 @@ import threading
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
+from pydantic import ValidationError
 
 from banditore.broadcasts.models import AudienceLane, Broadcast, Delivery
+from banditore.channels.models import Channel
 from banditore.core.db import let_writers_in
 from banditore.core.models import audit
-from banditore.subscribers.models import Subscriber
+from banditore.subscribers.models import Contact, Subscriber
 
 log = logging.getLogger(__name__)
 
 
+def channels_by_kind(organization_id: int, preferred: Channel | None = None) -> dict[str, int]:
+    """The channel each kind of contact is reached on: the broadcast's own for its kind, the
+    comune's first of each other kind."""
+    found = {}
+    for kind, pk in (
+        Channel.objects.filter(organization_id=organization_id)
+        .order_by("id")
+        .values_list("kind", "pk")
+    ):
+        found.setdefault(kind, pk)
+    if preferred is not None:
+        found[preferred.kind] = preferred.pk
+    return found
+
+
+def _proven_chat() -> Exists:
+    return Exists(
+        Contact.objects.filter(
+            subscriber=OuterRef("pk"),
+            kind=Contact.Kind.TELEGRAM,
+            verified_at__isnull=False,
+            unreachable_at=None,
+        )
+    )
+
+
+def reachable(kinds) -> Q:
+    """Who has an address on one of these kinds: their number for WhatsApp, their proven
+    chat with the bot for Telegram."""
+    q = Q(pk__in=[])
+    if Channel.Kind.WHATSAPP in kinds:
+        q |= ~Q(phone="")
+    if Channel.Kind.TELEGRAM in kinds:
+        q |= _proven_chat()
+    return q
+
+
 def reached(organization_id: int, topic_ids=(), zone_ids=()) -> QuerySet:
-    """The one rule of who a broadcast reaches: the comune's active subscribers; with
-    topics, those following at least one of them; with zones, those living in one of them.
-    The compose page's count, the cost estimate and the start below all ask this."""
+    """The one rule of who a broadcast reaches: the comune's active subscribers that one of
+    its channels can reach; with topics, those following at least one of them; with zones,
+    those living in one of them. The compose page's count, the cost estimate and the start
+    below all ask this."""
     subscribers = Subscriber.objects.filter(
-        organization_id=organization_id, status=Subscriber.Status.ACTIVE
+        reachable(channels_by_kind(organization_id)),
+        organization_id=organization_id,
+        status=Subscriber.Status.ACTIVE,
     )
     if topic_ids:
         follows = Subscriber.topics.through.objects.filter(topic_id__in=topic_ids)
@@ -52,12 +94,38 @@ MATERIALISE = """
 INSERT INTO broadcasts_delivery
   (organization_id, channel_id, broadcast_id, subscriber_id, kind, recipient, text, priority,
    status, attempts, claimed_by, fence, error_title, skip_reason, created_at)
-SELECT s.organization_id, %s, %s, s.id, 'broadcast', s.phone, '',
+SELECT s.organization_id, {channel}, %s, s.id, 'broadcast', {recipient}, '',
        %s, 'queued', 0, '', 0, '', '', %s
 FROM subscribers_subscriber s
 WHERE s.id IN ({reached}) AND s.id > %s {upto}
 {on_conflict}
 """
+# Where each citizen is reached: on WhatsApp by their number, without one on the bot by
+# their chat (`reached` has already kept only those one of them can reach). The chat's
+# lookup runs only for citizens without a number.
+CHAT = (
+    "(SELECT c.address FROM subscribers_contact c"
+    " WHERE c.subscriber_id = s.id AND c.kind = 'telegram')"
+)
+
+
+def _destination(by_kind: dict[str, int]) -> tuple[str, str, list]:
+    """The SELECT's channel and recipient expressions, and the channel expression's params."""
+    whatsapp, telegram = by_kind.get(Channel.Kind.WHATSAPP), by_kind.get(Channel.Kind.TELEGRAM)
+    if whatsapp and telegram:
+        channel = "CASE WHEN s.phone <> '' THEN %s ELSE %s END"
+        return (
+            channel,
+            f"CASE WHEN s.phone <> '' THEN s.phone ELSE {CHAT} END",
+            [
+                whatsapp,
+                telegram,
+            ],
+        )
+    if telegram:
+        return "%s", CHAT, [telegram]
+    return "%s", "s.phone", [whatsapp]
+
 
 # The next chunk ends at the CHUNK-th reached subscriber of the stripe after the cursor (none:
 # the rest is the last chunk): a keyset on the primary key, so a chunk costs the same at the
@@ -150,6 +218,7 @@ def start(broadcast: Broadcast, *, actor=None, label: str = "system") -> int:
         AudienceLane.objects.bulk_create(
             AudienceLane(broadcast=broadcast, lane=lane, lanes=count) for lane in range(count)
         )
+        _queue_public_posts(broadcast)
         more = False
         for lane in range(count):
             more |= materialise_chunk(broadcast.pk, FIRST_CHUNK, first=True, lane=lane)
@@ -168,6 +237,31 @@ def start(broadcast: Broadcast, *, actor=None, label: str = "system") -> int:
             # After the caller's commit: chunks of our own can't commit inside its transaction.
             transaction.on_commit(lambda pk=broadcast.pk: continue_after_start(pk))
     return size
+
+
+def _queue_public_posts(broadcast: Broadcast) -> None:
+    """One post per public channel of the comune (its Telegram channel's followers), sent by
+    the dispatcher like every message of the broadcast, with the same retries and fencing."""
+    from banditore.channels import registry
+
+    for channel in Channel.objects.filter(organization_id=broadcast.organization_id):
+        kind = registry.of(channel)
+        try:
+            where = kind.public_address(kind.config.model_validate(channel.config))
+        except ValidationError:
+            # A channel's broken settings must not hold up the broadcast to its citizens.
+            log.warning("channel %s: settings unreadable, no public post", channel.pk,
+                        extra={"channel_id": channel.pk, "broadcast_id": broadcast.pk})  # fmt: skip
+            continue
+        if where:
+            Delivery.objects.create(
+                organization_id=broadcast.organization_id,
+                channel=channel,
+                broadcast=broadcast,
+                kind=Delivery.Kind.POST,
+                recipient=where,
+                priority=broadcast.priority,
+            )
 
 
 def continue_after_start(broadcast_id: int) -> None:
@@ -221,8 +315,11 @@ def materialise_chunk(
         if end:
             ahead = ahead.filter(pk__lte=end[0])
         reached_sql, reached_params = ahead.values("pk").query.sql_with_params()
+        channel_sql, recipient_sql, channel_params = _destination(
+            channels_by_kind(broadcast.organization_id, broadcast.channel)
+        )
         params = [
-            broadcast.channel_id,
+            *channel_params,
             broadcast.pk,
             broadcast.priority,
             timezone.now(),
@@ -234,14 +331,28 @@ def materialise_chunk(
         try:
             with transaction.atomic():
                 cur.execute(
-                    MATERIALISE.format(reached=reached_sql, upto=upto, on_conflict=""), params
+                    MATERIALISE.format(
+                        channel=channel_sql,
+                        recipient=recipient_sql,
+                        reached=reached_sql,
+                        upto=upto,
+                        on_conflict="",
+                    ),
+                    params,
                 )
         except IntegrityError:
             log.warning("broadcast %s: a chunk landed again; skipping its rows already queued",
                         broadcast_id, extra={"broadcast_id": broadcast_id})  # fmt: skip
             on_conflict = "ON CONFLICT DO NOTHING"
             cur.execute(
-                MATERIALISE.format(reached=reached_sql, upto=upto, on_conflict=on_conflict), params
+                MATERIALISE.format(
+                    channel=channel_sql,
+                    recipient=recipient_sql,
+                    reached=reached_sql,
+                    upto=upto,
+                    on_conflict=on_conflict,
+                ),
+                params,
             )
         added = max(cur.rowcount, 0)
         if end:

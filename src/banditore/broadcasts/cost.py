@@ -29,6 +29,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from banditore.broadcasts import audience, window
 from banditore.broadcasts.models import Broadcast, Delivery
 from banditore.broadcasts.window import BUSINESS_INITIATED
+from banditore.channels.models import Channel
 
 CATEGORIES = ("marketing", "utility", "authentication", "service")
 # The card's row for every country it doesn't list.
@@ -257,14 +258,18 @@ def _waiting_goes_free(now: datetime.datetime) -> Q:
 def audience_by_country(broadcast: Broadcast, at: datetime.datetime) -> dict[str, tuple[int, int]]:
     """Who audience.start would queue now, per country, and how many of them wrote in the
     24 hours before `at`."""
-    rows = _grouped(audience.targeted(broadcast), "phone", window.goes_free(at, subscriber=""))
+    # Paid on WhatsApp only: whoever has no number goes on a free channel (the bot).
+    on_whatsapp = audience.targeted(broadcast).exclude(phone="")
+    rows = _grouped(on_whatsapp, "phone", window.goes_free(at, subscriber=""))
     return {country: n for (country,), n in _prefix_counts(rows).items()}
 
 
 def deliveries_by_country(broadcast: Broadcast, now: datetime.datetime):
     """A started broadcast's recipients that may still be paid, per country: free are those
     that went as free text, and those still waiting whose window is open now."""
-    deliveries = Delivery.objects.filter(broadcast=broadcast).exclude(status__in=NEVER_PAID)
+    deliveries = Delivery.objects.filter(
+        broadcast=broadcast, channel__kind=Channel.Kind.WHATSAPP
+    ).exclude(status__in=NEVER_PAID)
     free = Q(free=True, sent_at__isnull=False) | _waiting_goes_free(now)
     rows = _grouped(deliveries, "recipient", free)
     return {country: n for (country,), n in _prefix_counts(rows).items()}

@@ -236,6 +236,9 @@ class Delivery(models.Model):
         # A one-off message to one citizen outside the window (e.g. "your sign-up was
         # approved"): it goes out as the channel's template, like a broadcast.
         NOTICE = "notice", _("notice")
+        # A broadcast posted once to the comune's public channel (Telegram), which all its
+        # followers read: no subscriber, no receipts.
+        POST = "post", _("public channel post")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("queued")
@@ -299,8 +302,9 @@ class Delivery(models.Model):
         db_index=False,
     )
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.BROADCAST)
-    # Copied at materialisation so the hot path needs no join; blanked on erasure.
-    recipient = models.CharField(max_length=16)
+    # The address on the channel's kind (a number in E.164, a Telegram chat id, an e-mail
+    # address), copied at materialisation so the hot path needs no join; blanked on erasure.
+    recipient = models.CharField(max_length=254)
     # Free text of a reply; broadcasts read their text from the broadcast.
     text = models.TextField(blank=True)
     priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)

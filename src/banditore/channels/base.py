@@ -14,7 +14,7 @@ each naming the account (e.g. WhatsApp's phone-number id) it was addressed to.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
@@ -129,7 +129,8 @@ class StatusItem:
 
 @dataclass(frozen=True)
 class MessageItem:
-    """A citizen wrote to us. `sender` is the provider's id of them (a phone number)."""
+    """A citizen wrote to us. `sender` is the provider's id of them (WhatsApp: the number
+    without "+"; Telegram: the chat id); the kind's `sender_address` reads it."""
 
     account: str
     provider_id: str
@@ -226,6 +227,10 @@ class WebhookReader(Protocol):
         """Whether a body verified with one channel's settings may speak for another
         channel too (WhatsApp: one Meta app, one secret, several numbers)."""
 
+    def sender_address(self, sender: str) -> str | None:
+        """A MessageItem's or StopItem's sender as the address we keep for it (WhatsApp: the
+        number in E.164), or None if it is none we could ever write to."""
+
 
 @dataclass(frozen=True)
 class ChannelKind:
@@ -238,6 +243,21 @@ class ChannelKind:
     account_field: str
     # None for kinds that send anything at any time (no templates to sync).
     templates: TemplateSource | None = None
+    # The settings that are credentials: encrypted at rest (channels/secrets.py holds every
+    # kind's), write-only in the console.
+    secrets: tuple[str, ...] = ()
+    # The provider's least time between two messages to one recipient, in seconds; None:
+    # the channel's own rate is the only limit.
+    recipient_interval: float | None = None
+    # The setting that names the comune's public channel, which a broadcast is also posted
+    # to once (Telegram: public_channel); None for kinds that have none.
+    public_field: str | None = None
+    # A sent post's public link, from its recipient and provider id.
+    post_link: Callable[[str, str], str] | None = None
 
     def account(self, config: BaseModel) -> str:
         return str(getattr(config, self.account_field))
+
+    def public_address(self, config: BaseModel) -> str:
+        """Where a broadcast is posted for the public, or "" if nowhere."""
+        return str(getattr(config, self.public_field) or "") if self.public_field else ""

@@ -13,6 +13,7 @@ from banditore.core.models import Organization
 class Channel(models.Model):
     class Kind(models.TextChoices):
         WHATSAPP = "whatsapp", "WhatsApp"
+        TELEGRAM = "telegram", "Telegram"
 
     class Status(models.TextChoices):
         ACTIVE = "active", _("active")

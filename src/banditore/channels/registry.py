@@ -5,7 +5,10 @@ from importlib import import_module
 from banditore.channels.base import ChannelKind
 
 # Imported on first use: a kind's module may import Django models.
-KINDS = {"whatsapp": "banditore.channels.whatsapp.kind"}
+KINDS = {
+    "whatsapp": "banditore.channels.whatsapp.kind",
+    "telegram": "banditore.channels.telegram.kind",
+}
 
 
 def get(name: str) -> ChannelKind:

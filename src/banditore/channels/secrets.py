@@ -16,7 +16,7 @@ from django.db import models
 from banditore.core.keyfile import kept
 
 # The config keys that are credentials, whatever the channel's kind.
-SECRET_KEYS = ("access_token", "app_secret", "verify_token")
+SECRET_KEYS = ("access_token", "app_secret", "verify_token", "bot_token", "webhook_secret")
 # Marks an encrypted value, so a row written before encryption still reads (and the data
 # migration knows what is left to encrypt).
 PREFIX = "fernet:"

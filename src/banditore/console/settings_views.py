@@ -12,9 +12,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from banditore.broadcasts import scheduling
 from banditore.broadcasts.slots import DigestSlot
-from banditore.channels.secrets import SECRET_KEYS
+from banditore.channels import registry
 from banditore.console.access import staff
-from banditore.console.staff_forms import ChannelCredentials, DigestSlotForm, OrganizationSettings
+from banditore.console.staff_forms import (
+    SECRET_LABELS,
+    ChannelCredentials,
+    DigestSlotForm,
+    OrganizationSettings,
+)
 from banditore.core import roles
 from banditore.core.models import audit
 from banditore.public import notices
@@ -65,12 +70,20 @@ def preview(request):
     return render(request, "console/settings/_preview.html", {"name": field, "text": text})
 
 
+def _credentials(channel, data=None) -> ChannelCredentials:
+    secrets = registry.of(channel).secrets
+    return ChannelCredentials(data, prefix=f"channel{channel.pk}", secrets=secrets)
+
+
 def _channels(org):
     return [
         {
             "channel": channel,
-            "set": {key: bool(channel.config.get(key)) for key in SECRET_KEYS},
-            "form": ChannelCredentials(prefix=f"channel{channel.pk}"),
+            "set": [
+                (SECRET_LABELS[key], bool(channel.config.get(key)))
+                for key in registry.of(channel).secrets
+            ],
+            "form": _credentials(channel),
         }
         for channel in org.channels.order_by("id")
     ]
@@ -120,7 +133,7 @@ def page(request):
 def channel_credentials(request, pk):
     org = request.operator.organization
     channel = get_object_or_404(org.channels, pk=pk)
-    form = ChannelCredentials(request.POST, prefix=f"channel{channel.pk}")
+    form = _credentials(channel, request.POST)
     if form.is_valid():
         typed = form.typed()
         if not typed:

@@ -9,7 +9,6 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from banditore.broadcasts.slots import DigestSlot
-from banditore.channels.secrets import SECRET_KEYS
 from banditore.core.models import Operator, Organization
 from banditore.subscribers import replies
 from banditore.subscribers.models import ConsentEvent, Subscriber
@@ -170,24 +169,33 @@ class OrganizationSettings(Styled, forms.ModelForm):
         return data
 
 
+# What the press office sees for each kind's secret (the kind lists its own: ChannelKind.secrets).
+SECRET_LABELS = {
+    "access_token": _("Access token"),
+    "app_secret": _("App secret"),
+    "verify_token": _("Webhook verify token"),
+    "bot_token": _("Bot token"),
+    "webhook_secret": _("Webhook secret"),
+}
+
+
 class ChannelCredentials(Styled, forms.Form):
     """The channel's secrets, write-only: shown empty, and only a typed value replaces one."""
 
-    access_token = forms.CharField(
-        label=_("Access token"), required=False, widget=forms.PasswordInput(render_value=False)
-    )
-    app_secret = forms.CharField(
-        label=_("App secret"), required=False, widget=forms.PasswordInput(render_value=False)
-    )
-    verify_token = forms.CharField(
-        label=_("Webhook verify token"),
-        required=False,
-        widget=forms.PasswordInput(render_value=False),
-    )
+    def __init__(self, *args, secrets: tuple[str, ...], **kwargs):
+        self.base_fields = {
+            key: forms.CharField(
+                label=SECRET_LABELS[key],
+                required=False,
+                widget=forms.PasswordInput(render_value=False),
+            )
+            for key in secrets
+        }
+        super().__init__(*args, **kwargs)
 
     # Django strips; a value with spaces inside must reach the channel's own validation.
     def typed(self) -> dict[str, str]:
-        return {key: self.cleaned_data[key] for key in SECRET_KEYS if self.cleaned_data.get(key)}
+        return {key: self.cleaned_data[key] for key in self.fields if self.cleaned_data.get(key)}
 
 
 class DigestSlotForm(Styled, forms.ModelForm):

@@ -22,7 +22,7 @@ from banditore.console.models import PendingImport
 from banditore.console.staff_forms import ImportConfirm, ImportUpload, SubscriberFilter
 from banditore.core import roles
 from banditore.core.models import audit
-from banditore.subscribers import exporter, importer, privacy
+from banditore.subscribers import contacts, exporter, importer, privacy
 from banditore.subscribers.models import ConsentEvent, Subscriber
 
 PER_PAGE = 50
@@ -42,7 +42,11 @@ def page_of(request, queryset, per_page=None):
 
 
 def _filtered(org, form):
-    found = Subscriber.objects.filter(organization=org).select_related("zone")
+    found = (
+        Subscriber.objects.filter(organization=org)
+        .select_related("zone")
+        .prefetch_related("contacts")
+    )
     if not form.is_valid():
         return found.none()
     data = form.cleaned_data
@@ -105,13 +109,17 @@ def erase(request, pk):
     subscriber = _subscriber(request, pk)
     org = request.operator.organization
     if request.method == "POST":
+        label = str(subscriber)
         privacy.erase(
-            org, subscriber.phone, actor_label=request.user.get_username(), actor=request.user
+            org,
+            contacts.first_address(subscriber),
+            actor_label=request.user.get_username(),
+            actor=request.user,
         )
         messages.success(
             request,
             _("%(phone)s erased. Pseudonymised proof of consent is kept for %(days)d days.")
-            % {"phone": subscriber.phone, "days": org.proof_retention_days},
+            % {"phone": label, "days": org.proof_retention_days},
         )
         return redirect("console:subscribers")
     return render(request, "console/subscribers/erase.html", {"subscriber": subscriber})

@@ -68,6 +68,38 @@ def ensure_demo(sandbox_url: str = "http://127.0.0.1:8650", rate: int = 80) -> t
     return channel, _operator_password()
 
 
+# The sandbox's own bot and public channel (banditore.sandbox.telegram defaults).
+SANDBOX_BOT = {
+    "bot_token": "123456789:sandbox-telegram-token",
+    "bot_username": "ComuneBot",
+    "public_channel": "@comune_avvisi",
+}
+
+
+@transaction.atomic
+def ensure_demo_telegram(sandbox_url: str = "http://127.0.0.1:8650") -> Channel:
+    """The demo comune's Telegram bot, on the sandbox's Bot API."""
+    org = Organization.objects.get(slug=DEMO_SLUG)
+    config = {
+        "api_base_url": sandbox_url,
+        "webhook_secret": _kept_password("telegram_webhook_secret"),
+        **SANDBOX_BOT,
+    }
+    channel = Channel.objects.filter(organization=org, kind=Channel.Kind.TELEGRAM).first()
+    if channel is None:
+        # Telegram's own flood limit for a bot: about 30 messages a second.
+        return Channel.objects.create(
+            organization=org,
+            kind=Channel.Kind.TELEGRAM,
+            name="Telegram (sandbox)",
+            config=config,
+            rate_per_second=30,
+        )
+    channel.config = {**channel.config, "api_base_url": sandbox_url}
+    channel.save(update_fields=["config"])
+    return channel
+
+
 @transaction.atomic
 def ensure_staff() -> list[tuple[str, Operator.Role, str]]:
     """The demo comune's console accounts, one per role: (username, role, password)."""

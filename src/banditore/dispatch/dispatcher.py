@@ -43,7 +43,7 @@ from banditore.channels.models import Channel
 from banditore.core.db import reconnecting
 from banditore.dispatch import outcomes, queries
 from banditore.dispatch.breaker import Breaker
-from banditore.dispatch.limiter import Pacer
+from banditore.dispatch.limiter import Pacer, RecipientSpacing
 from banditore.dispatch.tier import TierGate
 
 log = logging.getLogger(__name__)
@@ -190,6 +190,7 @@ class ChannelPump:
         # (without it every late sleep is lost for good) while no one-second window ever
         # holds more than 105% of the cap.
         self.pacer = Pacer(rate, burst=max(1, rate // 20))
+        self.spacing = RecipientSpacing(kind.recipient_interval)
         self.breaker = Breaker()
         self.batch = max(10, min(500, int(rate * CLAIM_SECONDS)))
         # Sends completed, and when the last claim looked: the rate the pump really reaches.
@@ -376,6 +377,7 @@ class ChannelPump:
             return
         sending_for.set(self)
         try:
+            await self.spacing.wait(d.recipient)
             try:
                 result = await self.transport.send(d, self.transport.render(d))
             except Fenced:

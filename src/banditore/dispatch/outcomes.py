@@ -62,7 +62,9 @@ def window_closed_on_free_text(kind: str, free: bool, error: SendError) -> bool:
 def follow_up(channel: Channel, failures: list[tuple[int, SendError]]) -> None:
     """After the provider's verdicts: opt citizens out, mark numbers unreachable, or pause
     the channel, as each verdict says. Call inside the transaction that records them."""
+    from banditore.broadcasts.models import Delivery
     from banditore.subscribers import service
+    from banditore.subscribers.contacts import Address
     from banditore.subscribers.models import ConsentEvent, Subscriber
 
     by_action: dict[Action, list[int]] = {}
@@ -76,8 +78,15 @@ def follow_up(channel: Channel, failures: list[tuple[int, SendError]]) -> None:
     provider = ConsentEvent.Source.PROVIDER
     if ids := by_action.get(Action.OPTED_OUT):
         codes = {e.code for i, e in failures if i in set(ids)}
-        for phone in _active(Subscriber, ids).values_list("phone", flat=True):
-            service.unsubscribe(org, phone, source=provider, evidence={"error": sorted(codes)})
+        # The address the provider refused, on this channel's kind (a number, a chat).
+        refused = Delivery.objects.filter(id__in=ids, subscriber__in=_active(Subscriber, ids))
+        for recipient in set(refused.exclude(recipient="").values_list("recipient", flat=True)):
+            service.unsubscribe(
+                org,
+                Address(channel.kind, recipient),
+                source=provider,
+                evidence={"error": sorted(codes)},
+            )
     if ids := by_action.get(Action.RECIPIENT_PERMANENT):
         codes = {e.code for i, e in failures if i in set(ids)}
         subscriber_ids = list(_active(Subscriber, ids).values_list("id", flat=True))

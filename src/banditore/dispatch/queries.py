@@ -8,7 +8,7 @@ rows. Times come from the worker's clock: keep the machines' clocks in sync (NTP
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -116,7 +116,8 @@ def _skip_locked() -> str:
 CLAIM = """
 UPDATE broadcasts_delivery SET status = 'sending', claimed_by = %s, fence = %s, free = {free}
 WHERE id IN ({ids}) AND status = 'queued'
-  AND (kind = 'reply' OR (kind = 'notice' AND subscriber_id IS NULL AND recipient <> '')
+  AND (kind IN ('reply', 'post')
+    OR (kind = 'notice' AND subscriber_id IS NULL AND recipient <> '')
     OR EXISTS (
     SELECT 1 FROM subscribers_subscriber s
     WHERE s.id = broadcasts_delivery.subscriber_id AND s.status = 'active'))
@@ -266,7 +267,7 @@ def _why_not(
         return SkipReason.CANCELLED, False
     if broadcast_status is not None and broadcast_status != "sending":
         return None, True  # paused (or not started): it waits, out of the claim index
-    if kind == Delivery.Kind.REPLY:
+    if kind in (Delivery.Kind.REPLY, Delivery.Kind.POST):
         return None, False
     if subscriber_status is None:
         return SkipReason.ERASED, False
@@ -290,6 +291,14 @@ class Claim:
     def places_taken(self) -> int:
         """Rows claimed that take a place in the messaging limit (not free, not replies)."""
         return sum(1 for r in self.rows if r.kind != Delivery.Kind.REPLY and not r.free)
+
+
+def _outgoing(row) -> Outgoing:
+    *fields, created_at, free = row
+    # A raw cursor on SQLite reads a timestamp back naive (the ORM would make it aware).
+    if timezone.is_naive(created_at):
+        created_at = timezone.make_aware(created_at, UTC)
+    return Outgoing(*fields, created_at, free=bool(free))
 
 
 def claim(
@@ -336,7 +345,7 @@ def claim(
                 CLAIM.format(ids=_marks(len(go)), free=free_sql),
                 [owner, epoch, *free, *go, channel_id, owner, epoch],
             )
-            rows = [Outgoing(*row[:-1], free=bool(row[-1])) for row in cur.fetchall()]
+            rows = [_outgoing(row) for row in cur.fetchall()]
         if skip:
             cur.executemany(SKIP, skip)
         if hold:

@@ -9,7 +9,7 @@ shows here. Shown by the date it went out, newest first.
 
 from django.db.models import Q, QuerySet
 
-from banditore.broadcasts.models import Broadcast
+from banditore.broadcasts.models import Broadcast, Delivery
 from banditore.core.models import Organization
 from banditore.subscribers.models import Topic
 
@@ -46,6 +46,27 @@ def clean_query(query: str) -> str:
 
 def message(org: Organization, pk: int) -> Broadcast | None:
     return published(org).filter(pk=pk).first()
+
+
+def public_posts(broadcast: Broadcast) -> list[str]:
+    """Where the message was also posted for everyone (the comune's Telegram channel)."""
+    from banditore.channels import registry
+
+    posts = (
+        Delivery.objects.filter(
+            broadcast=broadcast,
+            kind=Delivery.Kind.POST,
+            status__in=[Delivery.Status.SENT, Delivery.Status.DELIVERED, Delivery.Status.READ],
+        )
+        .exclude(wamid=None)
+        .select_related("channel")
+    )
+    links = []
+    for post in posts:
+        make = registry.of(post.channel).post_link
+        if make and (link := make(post.recipient, post.wamid)):
+            links.append(link)
+    return links
 
 
 def topic(org: Organization, slug: str) -> Topic | None:

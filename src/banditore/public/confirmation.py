@@ -19,6 +19,8 @@ from django.core import signing
 from django.utils.crypto import salted_hmac
 from pydantic import ValidationError
 
+from banditore.channels.models import Channel
+from banditore.channels.telegram.config import TelegramConfig
 from banditore.core.models import Organization
 from banditore.subscribers.models import Subscriber
 
@@ -111,7 +113,7 @@ class ChannelNumber:
 
 def channel_number(org: Organization) -> ChannelNumber | None:
     """The comune's WhatsApp number citizens write to, if its channel says which it is."""
-    channel = org.channels.order_by("id").first()
+    channel = org.channels.filter(kind=Channel.Kind.WHATSAPP).order_by("id").first()
     if channel is None:
         return None
     try:
@@ -128,6 +130,20 @@ def channel_number(org: Organization) -> ChannelNumber | None:
     except phonenumbers.NumberParseException:
         display = "+" + digits
     return ChannelNumber(digits=digits, display=display)
+
+
+def telegram_link(org: Organization) -> str | None:
+    """The comune's bot, as a link that opens its chat with a Start button (which sends
+    /start: a sign-up), if the comune has one."""
+    channel = org.channels.filter(kind=Channel.Kind.TELEGRAM).order_by("id").first()
+    if channel is None:
+        return None
+    try:
+        username = TelegramConfig.model_validate(channel.config).bot_username
+    except ValidationError:
+        log.warning("channel %s has an invalid Telegram configuration", channel.pk)
+        return None
+    return f"https://t.me/{username}" if username else None
 
 
 def signup_message(code: str) -> str:

@@ -329,6 +329,13 @@ def home(request: HttpRequest, slug: str | None = None) -> HttpResponse:
                 confirmation.qr_svg(link, _("QR code that opens WhatsApp with the message"))
             ),
         )
+    if bot := confirmation.telegram_link(org):
+        context.update(
+            telegram_link=bot,
+            telegram_qr=mark_safe(
+                confirmation.qr_svg(bot, _("QR code that opens the comune's Telegram bot"))
+            ),
+        )
     return render(request, "public/home.html", context)
 
 
@@ -384,7 +391,11 @@ def archive_message(request: HttpRequest, pk: int, slug: str | None = None) -> H
     if message is None:
         raise Http404("not in the archive")
     context = _base_context(org, slug, "archive")
-    context.update(message=message, heading=archive.title_of(message))
+    context.update(
+        message=message,
+        heading=archive.title_of(message),
+        posts=archive.public_posts(message),
+    )
     return render(request, "public/archive_message.html", context)
 
 

@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from banditore.subscribers import privacy, service
+from banditore.subscribers import contacts, privacy, service
 from banditore.subscribers.models import ConsentEvent, Subscriber, Topic, Zone
 
 
@@ -39,7 +39,13 @@ class SubscriberAdmin(admin.ModelAdmin):
     @admin.action(description=_("Approve the selected (proven) sign-ups"))
     def approve(self, request, queryset):
         done = sum(
-            bool(service.approve(s.organization, s.phone, actor_label=request.user.get_username()))
+            bool(
+                service.approve(
+                    s.organization,
+                    contacts.first_address(s),
+                    actor_label=request.user.get_username(),
+                )
+            )
             for s in queryset.select_related("organization")
         )
         self.message_user(
@@ -53,7 +59,10 @@ class SubscriberAdmin(admin.ModelAdmin):
         done = 0
         for s in list(queryset.select_related("organization")):
             done += privacy.erase(
-                s.organization, s.phone, actor_label=request.user.get_username(), actor=request.user
+                s.organization,
+                contacts.first_address(s),
+                actor_label=request.user.get_username(),
+                actor=request.user,
             )
         self.message_user(
             request,

@@ -10,12 +10,12 @@ from datetime import datetime
 from django.utils.translation import gettext as _
 
 from banditore.core.models import Organization
-from banditore.subscribers import privacy, replies, service
+from banditore.subscribers import contacts, privacy, replies, service
+from banditore.subscribers.contacts import Address
 from banditore.subscribers.keywords import Command, Parsed, normalize, topic_changes
-from banditore.subscribers.models import ConsentEvent, Subscriber, Topic
+from banditore.subscribers.models import Subscriber, Topic
 
 S = Subscriber.Status
-WHATSAPP = ConsentEvent.Source.WHATSAPP
 # An answer quotes at most this many unknown words, each cut to this length: a message
 # can hold thousands, and the answer must fit in one WhatsApp message.
 UNKNOWN_SHOWN = 5
@@ -248,12 +248,12 @@ def _signup_notes(org, extras: _Extras, subscriber: Subscriber | None) -> list[s
     return notes
 
 
-def _subscribe(org, phone, parsed, subscriber, *, evidence, when) -> Outcome:
+def _subscribe(org, who, parsed, subscriber, *, evidence, when) -> Outcome:
     extras = _read_choices(org, parsed.rest)
     notes = _signup_notes(org, extras, subscriber)
     change = service.confirm_number(
         org,
-        phone,
+        who,
         evidence=evidence,
         when=when,
         zone=extras.zones[0] if extras.zones else None,
@@ -275,7 +275,7 @@ def _subscribe(org, phone, parsed, subscriber, *, evidence, when) -> Outcome:
 
 def handle(
     org: Organization,
-    phone: str,
+    who: str | Address,
     parsed: Parsed | None,
     *,
     evidence: dict,
@@ -286,18 +286,20 @@ def handle(
     A command older than one the citizen already had applied (a late retry, webhooks out
     of order) changes nothing and gets no answer: the newer command got its own.
     """
-    subscriber = Subscriber.objects.filter(organization=org, phone=phone).first()
+    who = contacts.address(who)
+    source = who.source
+    subscriber = contacts.of(org, who).first()
     command = parsed.command if parsed else None
 
     if command == Command.SUBSCRIBE:
-        return _subscribe(org, phone, parsed, subscriber, evidence=evidence, when=when)
+        return _subscribe(org, who, parsed, subscriber, evidence=evidence, when=when)
 
     if command == Command.AMBIGUOUS:
         return Outcome(subscriber, _ambiguous(org, parsed))
 
     if command == Command.UNSUBSCRIBE:
         never = subscriber is None or subscriber.status == S.UNSUBSCRIBED
-        change = service.unsubscribe(org, phone, source=WHATSAPP, evidence=evidence, when=when)
+        change = service.unsubscribe(org, who, source=source, evidence=evidence, when=when)
         if change is not None and change.stale:
             return Outcome(change.subscriber, None)
         found = change.subscriber if change is not None else None
@@ -324,9 +326,7 @@ def handle(
                 + "\n\n"
                 + topics_text(org, subscriber),
             )
-        change = service.set_topics(
-            subscriber, topics, source=WHATSAPP, evidence=evidence, when=when
-        )
+        change = service.set_topics(subscriber, topics, source=source, evidence=evidence, when=when)
         if change.stale:
             return Outcome(change.subscriber, None)
         done = _("Done.") + " " + _state(org, change.subscriber)

@@ -55,8 +55,11 @@ class Subscriber(models.Model):
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="subscribers"
     )
+    # The WhatsApp number, which is also how the comune knows the person (the console, the
+    # CSV import, a GDPR request). Blank for someone who only uses another kind of contact
+    # (see Contact).
     phone = models.CharField(
-        _("phone number"), max_length=16, help_text=_("E.164, e.g. +393331234567")
+        _("phone number"), max_length=16, blank=True, help_text=_("E.164, e.g. +393331234567")
     )
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     topics = models.ManyToManyField(Topic, blank=True, related_name="subscribers")
@@ -83,16 +86,54 @@ class Subscriber(models.Model):
         verbose_name_plural = _("subscribers")
         constraints = [
             models.UniqueConstraint(
-                fields=["organization", "phone"], name="one_subscriber_per_number"
+                fields=["organization", "phone"],
+                condition=~Q(phone=""),
+                name="one_subscriber_per_number",
             ),
             models.CheckConstraint(
-                condition=Q(phone__regex=E164_REGEX), name="subscriber_phone_e164"
+                condition=Q(phone__regex=E164_REGEX) | Q(phone=""), name="subscriber_phone_e164"
             ),
         ]
         indexes = [models.Index(fields=["organization", "status"], name="subscriber_org_status")]
 
     def __str__(self) -> str:
-        return self.phone
+        if self.phone:
+            return self.phone
+        # all(), not first(): a list that prefetched the contacts asks no more queries.
+        contact = next(iter(self.contacts.all()), None) if self.pk else None
+        return str(contact) if contact else f"#{self.pk}"
+
+
+class Contact(models.Model):
+    """A way to reach a subscriber other than their WhatsApp number: a Telegram chat, an
+    e-mail address. A message from it, or its confirmation link, proves it (`verified_at`);
+    the provider's word that it can't get messages makes it unreachable."""
+
+    class Kind(models.TextChoices):
+        TELEGRAM = "telegram", "Telegram"
+        EMAIL = "email", _("e-mail")
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="contacts")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    # Telegram: the chat id, in decimal; e-mail: the address, lower-cased.
+    address = models.CharField(max_length=254)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    unreachable_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "kind", "address"], name="one_subscriber_per_contact"
+            ),
+            models.UniqueConstraint(fields=["subscriber", "kind"], name="one_contact_per_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.address}"
 
 
 class ConsentEvent(models.Model):
@@ -110,6 +151,7 @@ class ConsentEvent(models.Model):
 
     class Source(models.TextChoices):
         WHATSAPP = "whatsapp", "WhatsApp"
+        TELEGRAM = "telegram", "Telegram"
         WEB = "web", _("web form")
         OPERATOR = "operator", _("operator")
         IMPORT = "import", _("import")
@@ -123,6 +165,11 @@ class ConsentEvent(models.Model):
     )
     # The number as it was at the time; blanked on erasure, when phone_hash remains as proof.
     phone = models.CharField(max_length=16, blank=True)
+    # The contact the change came through or concerns, when it is not the WhatsApp number
+    # ("telegram", "12345"); blanked on erasure like the number.
+    contact_kind = models.CharField(max_length=10, blank=True)
+    contact = models.CharField(max_length=254, blank=True)
+    # The hash of the number (or of "kind:contact"): what proves the change after erasure.
     phone_hash = models.CharField(max_length=64, db_index=True)
     action = models.CharField(max_length=12, choices=Action.choices)
     source = models.CharField(max_length=10, choices=Source.choices)

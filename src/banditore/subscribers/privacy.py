@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from banditore.broadcasts.models import Delivery
 from banditore.core.models import Organization, audit
-from banditore.core.phone import phone_hash
-from banditore.subscribers import service
+from banditore.subscribers import contacts, service
+from banditore.subscribers.contacts import Address
 from banditore.subscribers.models import ConsentEvent, Subscriber
 from banditore.webhooks.models import InboundMessage
 
@@ -59,6 +59,10 @@ def export_data(subscriber: Subscriber) -> dict:
         "stato": subscriber.status,
         "zona": subscriber.zone.name if subscriber.zone_id else None,
         "temi": [t.name for t in subscriber.topics.all()],
+        "contatti": [
+            {"tipo": c.kind, "indirizzo": c.address, "verificato_il": _iso(c.verified_at)}
+            for c in subscriber.contacts.order_by("id")
+        ],
         "iscritto_dal": _iso(subscriber.subscribed_at),
         "cancellato_il": _iso(subscriber.unsubscribed_at),
         "consensi": [
@@ -85,6 +89,12 @@ def export_data(subscriber: Subscriber) -> dict:
     }
 
 
+def _reached_at(subscriber: Subscriber) -> str:
+    if subscriber.phone:
+        return f"numero {subscriber.phone}"
+    return ", ".join(str(c) for c in subscriber.contacts.order_by("id"))
+
+
 def summary(subscriber: Subscriber) -> str:
     """The short answer to I MIEI DATI on WhatsApp (Italian: it goes to a citizen)."""
     topics = ", ".join(t.name for t in subscriber.topics.all()) or "nessuno"
@@ -97,52 +107,72 @@ def summary(subscriber: Subscriber) -> str:
     received = subscriber.deliveries.filter(kind=Delivery.Kind.BROADCAST).count()
     return (
         f"I tuoi dati presso il {subscriber.organization.name}:\n"
-        f"numero {subscriber.phone}, stato {subscriber.get_status_display()}, "
+        f"{_reached_at(subscriber)}, stato {subscriber.get_status_display()}, "
         f"iscritto dal {since}\n"
         f"temi: {topics}; zona: {zone}; messaggi ricevuti: {received}\n"
         f"Tutti i dati e lo storico dei consensi (link valido 7 giorni): {export_url(subscriber)}"
     )
 
 
+def _proof_of(addresses: list[Address]) -> Q:
+    found = Q(pk__in=[])
+    for a in addresses:
+        found |= Q(phone=a.value) if a.is_phone else Q(contact_kind=a.kind, contact=a.value)
+    return found
+
+
 @transaction.atomic
-def erase(org: Organization, phone: str, *, actor_label: str, actor=None) -> bool:
-    """Erase a number: personal data gone, pseudonymised proof kept. False if unknown."""
-    subscriber = (
-        Subscriber.objects.select_for_update().filter(organization=org, phone=phone).first()
-    )
-    known_proof = ConsentEvent.objects.filter(organization=org, phone=phone)
+def erase(org: Organization, who: str | Address, *, actor_label: str, actor=None) -> bool:
+    """Erase a person, found by any address of theirs: personal data gone, pseudonymised
+    proof kept for each of their addresses. False if unknown."""
+    who = contacts.address(who)
+    subscriber = contacts.locked(org, who)
+    known = contacts.addresses(subscriber) if subscriber is not None else [who]
+    known_proof = ConsentEvent.objects.filter(_proof_of(known), organization=org)
     if subscriber is None and not known_proof.exists():
         return False
-    hashed = phone_hash(phone)
     now = timezone.now()
     # The proof keeps what it proves (when, how, which notice) but nothing that identifies:
     # the raw evidence holds the citizen's words and wamids, which embed the number.
-    known_proof.update(phone="", ip=None, user_agent="", evidence={"redacted": True})
-    # Nothing queued can go once the number is blanked, replies included.
-    to_them = Q(organization=org, recipient=phone)
+    known_proof.update(phone="", contact="", ip=None, user_agent="", evidence={"redacted": True})
+    # Nothing queued can go once the addresses are blanked, replies included. Addresses of
+    # different kinds never look alike (+39…, a chat's digits, name@domain).
+    values = [a.value for a in known]
+    to_them = Q(organization=org, recipient__in=values)
     if subscriber is not None:
         to_them |= Q(subscriber=subscriber)
     service.skip_pending_messages(
         to_them, Delivery.SkipReason.ERASED, now, kinds=tuple(Delivery.Kind.values)
     )
-    Delivery.objects.filter(organization=org, recipient=phone).update(recipient="", wamid=None)
-    InboundMessage.objects.filter(organization=org, sender=phone).delete()
-    ConsentEvent.objects.create(
-        organization=org,
-        phone="",
-        phone_hash=hashed,
-        action=ConsentEvent.Action.ERASE,
-        source=ConsentEvent.Source.SYSTEM
-        if actor_label == "system"
-        else ConsentEvent.Source.OPERATOR,
-        notice_version=org.privacy_notice_version,
-        evidence={"by": actor_label},
-        occurred_at=now,
+    Delivery.objects.filter(organization=org, recipient__in=values).update(recipient="", wamid=None)
+    InboundMessage.objects.filter(organization=org, sender__in=values).delete()
+    hashes = [a.proof_hash() for a in known]
+    ConsentEvent.objects.bulk_create(
+        ConsentEvent(
+            organization=org,
+            phone="",
+            phone_hash=hashed,
+            action=ConsentEvent.Action.ERASE,
+            source=ConsentEvent.Source.SYSTEM
+            if actor_label == "system"
+            else ConsentEvent.Source.OPERATOR,
+            notice_version=org.privacy_notice_version,
+            evidence={"by": actor_label},
+            occurred_at=now,
+        )
+        for hashed in hashes
     )
     if subscriber is not None:
         subscriber.delete()
-    audit(org, "subscriber.erased", f"hash:{hashed[:12]}", actor=actor, label=actor_label)
+    label = ",".join(f"hash:{h[:12]}" for h in hashes)
+    audit(org, "subscriber.erased", label, actor=actor, label=actor_label)
     return True
+
+
+def _erase_all(org: Organization, subscribers) -> int:
+    return sum(
+        erase(org, contacts.first_address(s), actor_label="system") for s in list(subscribers)
+    )
 
 
 def purge_expired(now=None) -> dict[str, int]:
@@ -156,21 +186,21 @@ def purge_expired(now=None) -> dict[str, int]:
             confirmed_at__isnull=True,
             created_at__lt=now - timedelta(days=org.signup_expiry_days),
         )
-        for phone in stale.values_list("phone", flat=True):
-            counts["signups"] += erase(org, phone, actor_label="system")
+        counts["signups"] += _erase_all(org, stale)
         gone = Subscriber.objects.filter(
             organization=org,
             status=Subscriber.Status.UNSUBSCRIBED,
             unsubscribed_at__lt=now - UNSUBSCRIBED_GRACE,
         )
-        for phone in gone.values_list("phone", flat=True):
-            counts["unsubscribed"] += erase(org, phone, actor_label="system")
+        counts["unsubscribed"] += _erase_all(org, gone)
         counts["inbound"] += InboundMessage.objects.filter(
             organization=org, received_at__lt=now - timedelta(days=org.inbound_retention_days)
         ).delete()[0]
+        # Erased people's proof: neither a number nor another contact is left on it.
         counts["proof"] += ConsentEvent.objects.filter(
             organization=org,
             phone="",
+            contact="",
             occurred_at__lt=now - timedelta(days=org.proof_retention_days),
         ).delete()[0]
     return counts

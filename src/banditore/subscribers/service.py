@@ -27,8 +27,9 @@ from django.utils import timezone
 
 from banditore.broadcasts.models import Delivery
 from banditore.core.models import Organization
-from banditore.core.phone import phone_hash
 from banditore.dispatch import queries
+from banditore.subscribers import contacts
+from banditore.subscribers.contacts import Address
 from banditore.subscribers.models import ConsentEvent, Subscriber, Topic, Zone
 
 S = Subscriber.Status
@@ -60,12 +61,20 @@ def _event(
     when: datetime,
     ip: str | None = None,
     user_agent: str = "",
+    who: Address | None = None,
 ) -> ConsentEvent:
+    # The contact the change came through; for an operator's or the provider's change to
+    # someone without a number, their first other contact.
+    if who is None:
+        who = contacts.first_address(subscriber)
+    other = not who.is_phone
     return ConsentEvent(
         organization=org,
         subscriber=subscriber,
         phone=subscriber.phone,
-        phone_hash=phone_hash(subscriber.phone),
+        contact_kind=who.kind if other else "",
+        contact=who.value if other else "",
+        phone_hash=who.proof_hash(),
         action=action,
         source=source,
         notice_version=org.privacy_notice_version,
@@ -88,6 +97,7 @@ def record(
     when: datetime | None = None,
     ip: str | None = None,
     user_agent: str = "",
+    who: Address | None = None,
 ) -> ConsentEvent:
     """Append the proof of a change, with the subscription's scope as it now stands."""
     event = _event(
@@ -100,6 +110,7 @@ def record(
         when=when or timezone.now(),
         ip=ip,
         user_agent=user_agent,
+        who=who,
     )
     event.save()
     return event
@@ -109,10 +120,6 @@ def new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(6))
 
 
-def _locked(org: Organization, phone: str) -> Subscriber | None:
-    return Subscriber.objects.select_for_update().filter(organization=org, phone=phone).first()
-
-
 def _clamped(when: datetime | None) -> datetime:
     now = timezone.now()
     if when is None or when > now + MAX_CLOCK_SKEW:
@@ -120,10 +127,14 @@ def _clamped(when: datetime | None) -> datetime:
     return when
 
 
+# The citizen's own messages, from their phone or their chat.
+CITIZEN_SOURCES = (ConsentEvent.Source.WHATSAPP, ConsentEvent.Source.TELEGRAM)
+
+
 def _citizen_time(source: str, when: datetime | None) -> datetime | None:
     """The time that orders this command against the citizen's others, or None when the
     command is not the citizen's own message (see the module's docstring)."""
-    if source != ConsentEvent.Source.WHATSAPP or when is None:
+    if source not in CITIZEN_SOURCES or when is None:
         return None
     return _clamped(when)
 
@@ -184,7 +195,7 @@ def _activate(subscriber: Subscriber, when: datetime) -> None:
 @transaction.atomic
 def subscribe(
     org: Organization,
-    phone: str,
+    who: str | Address,
     *,
     source: str,
     evidence: dict,
@@ -197,11 +208,10 @@ def subscribe(
 
     Without a topic choice it follows every topic of the comune.
     """
+    who = contacts.address(who)
     at = _citizen_time(source, when)
     when = _clamped(when)
-    subscriber, _ = Subscriber.objects.select_for_update().get_or_create(
-        organization=org, phone=phone
-    )
+    subscriber, _ = contacts.get_or_create_locked(org, who)
     if _stale(subscriber, at):
         return Change(subscriber, changed=False, stale=True)
     if subscriber.status == S.ACTIVE:
@@ -215,7 +225,7 @@ def subscribe(
     subscriber.name = name or subscriber.name
     subscriber.save()
     subscriber.topics.set(topics if topics is not None else org.topics.all())
-    record(org, subscriber, A.SUBSCRIBE, source, evidence=evidence, when=when)
+    record(org, subscriber, A.SUBSCRIBE, source, evidence=evidence, when=when, who=who)
     return Change(subscriber, changed=True)
 
 
@@ -282,7 +292,7 @@ def request_web_signup(
 @transaction.atomic
 def confirm_number(
     org: Organization,
-    phone: str,
+    who: str | Address,
     *,
     evidence: dict,
     when: datetime | None = None,
@@ -292,15 +302,16 @@ def confirm_number(
     """A sign-up keyword arrived from the number itself: that proves it.
 
     A pending web sign-up keeps the topics and zone chosen on the form; otherwise this is
-    a fresh WhatsApp sign-up. With `require_approval` the subscriber then waits for an
-    operator; otherwise it is active at once.
+    a fresh sign-up. With `require_approval` the subscriber then waits for an operator;
+    otherwise it is active at once. From a Telegram chat, the chat is proven likewise.
     """
-    source = ConsentEvent.Source.WHATSAPP
+    who = contacts.address(who)
+    source = who.source
     at = _citizen_time(source, when)
     when = _clamped(when)
-    subscriber, created = Subscriber.objects.select_for_update().get_or_create(
-        organization=org, phone=phone
-    )
+    subscriber, created = contacts.get_or_create_locked(org, who)
+    if not who.is_phone:
+        subscriber.contacts.filter(kind=who.kind, verified_at=None).update(verified_at=when)
     if _stale(subscriber, at):
         return Change(subscriber, changed=False, stale=True)
     if subscriber.status == S.ACTIVE:
@@ -322,18 +333,18 @@ def confirm_number(
     subscriber.save()
     if not web_pending:
         subscriber.topics.set(topics if topics is not None else org.topics.all())
-        record(org, subscriber, A.SUBSCRIBE, source, evidence=evidence, when=when)
+        record(org, subscriber, A.SUBSCRIBE, source, evidence=evidence, when=when, who=who)
     else:
         if topics is not None:
             subscriber.topics.set(topics)
-        record(org, subscriber, A.CONFIRM, source, evidence=evidence, when=when)
+        record(org, subscriber, A.CONFIRM, source, evidence=evidence, when=when, who=who)
     return Change(subscriber, changed=True)
 
 
 @transaction.atomic
-def approve(org: Organization, phone: str, *, actor_label: str) -> Change | None:
+def approve(org: Organization, who: str | Address, *, actor_label: str) -> Change | None:
     """An operator lets a proven number in (comuni that want four eyes on sign-ups)."""
-    subscriber = _locked(org, phone)
+    subscriber = contacts.locked(org, who)
     if subscriber is None or subscriber.status != S.PENDING or not subscriber.confirmed_at:
         return None
     now = timezone.now()
@@ -388,7 +399,12 @@ def set_topics(
 
 @transaction.atomic
 def unsubscribe(
-    org: Organization, phone: str, *, source: str, evidence: dict, when: datetime | None = None
+    org: Organization,
+    who: str | Address,
+    *,
+    source: str,
+    evidence: dict,
+    when: datetime | None = None,
 ) -> Change | None:
     """Stop everything for a number at once: queued and held broadcasts and notices to it
     are skipped. This is also what the provider's opt-out signals call (source "provider").
@@ -397,16 +413,17 @@ def unsubscribe(
     unsubscribed row keeps the time of their CANCELLAMI, so that a sign-up they wrote
     before it, delivered late, can't subscribe them.
     """
+    who = contacts.address(who)
     at = _citizen_time(source, when)
     when = _clamped(when)
     created = False
     if at is None:
-        subscriber = _locked(org, phone)
+        subscriber = contacts.locked(org, who)
         if subscriber is None:
             return None
     else:
-        subscriber, created = Subscriber.objects.select_for_update().get_or_create(
-            organization=org, phone=phone, defaults={"status": S.UNSUBSCRIBED}
+        subscriber, created = contacts.get_or_create_locked(
+            org, who, defaults={"status": S.UNSUBSCRIBED}
         )
     if _stale(subscriber, at):
         return Change(subscriber, changed=False, stale=True)
@@ -420,7 +437,7 @@ def unsubscribe(
         update_fields=["status", "unsubscribed_at", "confirmation_code", "last_command_at"]
     )
     skip_pending_messages(Q(subscriber=subscriber), SKIP.UNSUBSCRIBED, timezone.now())
-    record(org, subscriber, A.UNSUBSCRIBE, source, evidence=evidence, when=when)
+    record(org, subscriber, A.UNSUBSCRIBE, source, evidence=evidence, when=when, who=who)
     return Change(subscriber, changed=True)
 
 

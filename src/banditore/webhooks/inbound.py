@@ -12,10 +12,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from banditore.broadcasts.direct import reply
+from banditore.channels import registry
 from banditore.channels.base import MessageItem, StopItem
 from banditore.channels.models import Channel
-from banditore.core.phone import InvalidNumber, from_whatsapp_id
 from banditore.subscribers import chat, replies, service
+from banditore.subscribers.contacts import Address
 from banditore.subscribers.keywords import Command
 from banditore.subscribers.models import ConsentEvent, Subscriber
 from banditore.webhooks.models import InboundMessage
@@ -39,27 +40,33 @@ def pointer(org, subscriber: Subscriber | None) -> str:
     return replies.join(text, hint)
 
 
+def sender(channel: Channel, provider_sender: str) -> Address | None:
+    """Who wrote, as the address we keep for them; None if we could never answer."""
+    value = registry.of(channel).webhooks.sender_address(provider_sender)
+    return Address(channel.kind, value) if value else None
+
+
 def apply_message(channel: Channel, message: MessageItem, when: datetime) -> InboundMessage | None:
-    """Handle one inbound message exactly once (keyed by its provider id)."""
-    if InboundMessage.objects.filter(wamid=message.provider_id).exists():
+    """Handle one inbound message exactly once (keyed by its provider id on the channel:
+    Telegram numbers messages per chat, so two bots may see the same id)."""
+    if InboundMessage.objects.filter(channel=channel, wamid=message.provider_id).exists():
         return None  # a repeated webhook
-    try:
-        phone = from_whatsapp_id(message.sender)
-    except InvalidNumber:
-        # Usernames without a shared number (2026) or junk: nothing we can subscribe.
+    who = sender(channel, message.sender)
+    if who is None:
         return None
+    address = who.value
     org = channel.organization
     text = message.text
     parsed = org.keywords.parse(text)
     evidence = {"wamid": message.provider_id, "text": text[:200]}
-    outcome = chat.handle(org, phone, parsed, evidence=evidence, when=when)
+    outcome = chat.handle(org, who, parsed, evidence=evidence, when=when)
     answer = outcome.reply
     if parsed is not None:
         handling = HANDLING.get(parsed.command, H.COMMAND)
     else:
         recent = timezone.now() - timedelta(hours=org.pointer_interval_hours)
         already_pointed = InboundMessage.objects.filter(
-            organization=org, sender=phone, handling=H.POINTER, received_at__gte=recent
+            organization=org, sender=address, handling=H.POINTER, received_at__gte=recent
         ).exists()
         handling = H.IGNORED if already_pointed else H.POINTER
         answer = None if already_pointed else pointer(org, outcome.subscriber)
@@ -74,7 +81,7 @@ def apply_message(channel: Channel, message: MessageItem, when: datetime) -> Inb
         organization=org,
         channel=channel,
         subscriber=subscriber,
-        sender=phone,
+        sender=address,
         wamid=message.provider_id,
         type=message.type,
         text=text,
@@ -82,19 +89,19 @@ def apply_message(channel: Channel, message: MessageItem, when: datetime) -> Inb
         handling=handling,
     )
     if answer:
-        reply(channel, phone, answer, subscriber)
+        reply(channel, address, answer, subscriber)
     return inbound
 
 
 def apply_stop(channel: Channel, stop: StopItem, when: datetime) -> None:
-    """The provider's own opt-out ('Stop promotions' in WhatsApp) unsubscribes, silently."""
-    try:
-        phone = from_whatsapp_id(stop.sender)
-    except InvalidNumber:
+    """The provider's own opt-out ('Stop promotions' in WhatsApp, a blocked Telegram bot)
+    unsubscribes, silently."""
+    who = sender(channel, stop.sender)
+    if who is None:
         return
     service.unsubscribe(
         channel.organization,
-        phone,
+        who,
         source=ConsentEvent.Source.PROVIDER,
         evidence=dict(stop.evidence),
         when=when,

@@ -100,8 +100,11 @@ class InboundMessage(models.Model):
         on_delete=models.SET_NULL,
         related_name="inbound_messages",
     )
+    # The sender's address on the channel's kind: a number in E.164, a Telegram chat id.
     sender = models.CharField(max_length=16)
-    wamid = models.CharField(max_length=128, unique=True)
+    # The provider's id of the message: unique per channel (a Telegram message id is the
+    # chat's and the message's number, which another bot sees too).
+    wamid = models.CharField(max_length=128)
     type = models.CharField(max_length=20)
     text = models.TextField(blank=True)
     sent_at = models.DateTimeField()
@@ -111,6 +114,9 @@ class InboundMessage(models.Model):
     class Meta:
         verbose_name = _("inbound message")
         verbose_name_plural = _("inbound messages")
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "wamid"], name="inbound_once_per_channel")
+        ]
         indexes = [
             models.Index(fields=["organization", "sender", "received_at"], name="inbound_sender")
         ]

@@ -1,5 +1,5 @@
-"""setWebhook as `banditore run` and the console will call it, and a broadcast posted to
-the comune's public channel, against the sandbox."""
+"""setWebhook as `banditore run` and the console will call it, against the sandbox, and the
+public channel's post links."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from banditore.channels.base import Action
-from banditore.channels.telegram.public_channel import link_of, post_broadcast
+from banditore.channels.telegram.public_channel import link_of, post_link
 from banditore.channels.telegram.webhook_setup import (
     ALLOWED_UPDATES,
     WebhookSetupError,
@@ -16,7 +16,7 @@ from banditore.channels.telegram.webhook_setup import (
     webhook_info,
 )
 
-from .harness import BOT, PUBLIC_CHANNEL, SECRET, config, run, running_sandbox
+from .harness import BOT, SECRET, config, run, running_sandbox
 
 
 @run
@@ -39,27 +39,6 @@ async def test_set_webhook_with_a_bad_token_raises_with_telegrams_words() -> Non
             await asyncio.to_thread(set_webhook, bad, "http://127.0.0.1:8001/x")
 
 
-@run
-async def test_a_broadcast_posted_to_the_public_channel_returns_its_link() -> None:
-    async with running_sandbox() as sb:
-        post = await asyncio.to_thread(post_broadcast, config(sb.url), "Strada chiusa")
-        assert post.error is None
-        [posted] = await sb.control("GET", f"telegram/posts?channel={PUBLIC_CHANNEL.username}")
-        assert posted["text"].startswith("Strada chiusa\n\n")
-        name = PUBLIC_CHANNEL.username.removeprefix("@")
-        assert post.link == f"https://t.me/{name}/{posted['message_id']}"
-
-
-@run
-async def test_a_public_channel_telegram_doesnt_know_is_an_error_not_a_link() -> None:
-    async with running_sandbox() as sb:
-        post = await asyncio.to_thread(
-            post_broadcast, config(sb.url, public_channel="@canale_inesistente"), "x"
-        )
-        assert post.link == ""
-        assert post.error.title == "Bad Request: chat not found"
-
-
 def test_a_private_channels_link_is_for_members_and_an_odd_answer_has_none() -> None:
     message = {"message_id": 12, "chat": {"id": -1001234567890, "type": "channel"}}
     assert link_of(message, "-1001234567890") == "https://t.me/c/1234567890/12"
@@ -67,11 +46,8 @@ def test_a_private_channels_link_is_for_members_and_an_odd_answer_has_none() -> 
         "https://t.me/avvisi/12"
     )
     assert link_of(True, "@avvisi") == ""
-
-
-def test_a_channel_without_a_public_channel_cant_post() -> None:
-    with pytest.raises(ValueError):
-        post_broadcast(config("http://127.0.0.1:9", public_channel=""), "x")
+    assert post_link("@avvisi", "tg:123456789:@avvisi:7") == "https://t.me/avvisi/7"
+    assert post_link("@avvisi", "") == ""
 
 
 def test_a_blocking_call_to_nobody_is_provider_trouble_not_an_exception() -> None:

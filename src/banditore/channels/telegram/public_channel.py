@@ -1,36 +1,14 @@
-"""Posting a broadcast to the comune's public Telegram channel, once, for its followers.
-
-One sendMessage to the channel reaches every follower, with no receipts; what comes back
-is the post's link (t.me/<name>/<id>), for the archive. Blocking (urllib): the lifecycle
-calls it outside any event loop.
+"""The comune's public Telegram channel: a broadcast is posted there once, for all its
+followers, as a Delivery of kind "post" that the dispatcher sends like any other message
+(broadcasts/audience.py queues it); what Telegram answers makes the post's link
+(t.me/<name>/<id>), which the archive shows.
 """
 
-from dataclasses import dataclass
 
-from banditore.channels.base import SendError
-from banditore.channels.telegram.client import call
-from banditore.channels.telegram.config import TelegramConfig
-from banditore.channels.telegram.transport import broadcast_text, message_payload
-
-
-@dataclass(frozen=True)
-class Post:
-    """The post's link, or why there is none (error.verdict: STOP_CHANNEL = the operator
-    must fix the channel or the bot's rights; RETRY = try again later)."""
-
-    link: str = ""
-    error: SendError | None = None
-
-
-def post_broadcast(config: TelegramConfig, text: str, timeout: float = 10.0) -> Post:
-    """Post `text` to `config.public_channel`. Never raises for provider trouble."""
-    if not config.public_channel:
-        raise ValueError("this channel has no public_channel to post to")
-    payload = message_payload(config.public_channel, broadcast_text(text), preview=True)
-    answer = call(config, "sendMessage", payload, timeout)
-    if answer.error is not None:
-        return Post(error=answer.error)
-    return Post(link=link_of(answer.result, config.public_channel))
+def post_link(public_channel: str, provider_id: str) -> str:
+    """The link of a post the dispatcher sent (its Delivery's recipient and provider id)."""
+    message_id = provider_id.rsplit(":", 1)[-1]
+    return link_of({"message_id": int(message_id)}, public_channel) if message_id.isdigit() else ""
 
 
 def link_of(message, public_channel: str) -> str:

@@ -116,6 +116,10 @@ class TelegramWebhooks:
         # Each bot has its own secret and URL: a body never speaks for another channel.
         return False
 
+    def sender_address(self, sender: str) -> str | None:
+        # A private chat's id is the user's: a positive integer (52 bits today).
+        return sender if sender.isascii() and sender.isdigit() and len(sender) <= 16 else None
+
     def parse(self, body: bytes) -> list[MessageItem | StopItem]:
         try:
             data = json.loads(body.decode("utf-8"))

@@ -14,4 +14,5 @@ KIND = ChannelKind(
     webhooks=READER,
     account_field="phone_number_id",
     templates=SOURCE,
+    secrets=("access_token", "app_secret", "verify_token"),
 )

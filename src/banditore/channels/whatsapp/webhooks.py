@@ -30,6 +30,7 @@ from banditore.channels.whatsapp.payloads import (
     moment,
 )
 from banditore.channels.whatsapp.signature import signature_ok
+from banditore.core.phone import InvalidNumber, from_whatsapp_id
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,13 @@ class WhatsAppWebhooks:
         return bool(verified.app_secret) and hmac.compare_digest(
             verified.app_secret.encode(), other.app_secret.encode()
         )
+
+    def sender_address(self, sender: str) -> str | None:
+        try:
+            return from_whatsapp_id(sender)
+        except InvalidNumber:
+            # Usernames without a shared number (2026) or junk: nothing we can subscribe.
+            return None
 
     def parse(self, body: bytes) -> list[StatusItem | MessageItem | StopItem | TemplateItem]:
         try:

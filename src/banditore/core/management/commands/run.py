@@ -15,7 +15,9 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from banditore.core.demo import OPERATOR, ensure_demo, ensure_staff
+from banditore.channels.telegram.config import TelegramConfig
+from banditore.channels.telegram.webhook_setup import WebhookSetupError, set_webhook
+from banditore.core.demo import OPERATOR, ensure_demo, ensure_demo_telegram, ensure_staff
 from banditore.core.models import Operator
 
 
@@ -43,8 +45,10 @@ class Command(BaseCommand):
         sandbox_url = f"http://127.0.0.1:{sandbox_port}"
         web_url = f"http://127.0.0.1:{web_port}"
         channel, password = ensure_demo(sandbox_url)
+        bot = ensure_demo_telegram(sandbox_url)
         self.staff = ensure_staff()
         callback = f"http://127.0.0.1:{receive_port}/webhooks/whatsapp/{channel.pk}"
+        bot_callback = f"http://127.0.0.1:{receive_port}/webhooks/telegram/{bot.pk}"
         me = [sys.executable, "-m", "banditore"]
         specs = [
             ("sandbox", [*me, "sandbox", "--port", str(sandbox_port), "--callback-url", callback]),
@@ -69,6 +73,11 @@ class Command(BaseCommand):
                     raise CommandError(
                         _("Nothing listens on port %d: see the messages above.") % port
                     )
+            try:
+                # As a comune's IT office does once per bot: Telegram posts its updates here.
+                set_webhook(TelegramConfig.model_validate(bot.config), bot_callback)
+            except WebhookSetupError as exc:
+                self.stderr.write(_("The Telegram bot's webhook could not be set: %s") % exc)
             self.banner(web_url, sandbox_url, callback, password)
             while not stopping:
                 for name, child in children:
@@ -118,8 +127,10 @@ class Command(BaseCommand):
             " Admin (IT office)   %(web)s/admin/   user %(user)s  password %(password)s\n"
             " WhatsApp webhook    %(callback)s\n"
             " WhatsApp sandbox    %(sandbox)s/_sandbox/   (the citizens' phones)\n"
+            " Telegram sandbox    %(sandbox)s/_sandbox/telegram/   (the citizens' Telegram)\n"
             "\n"
-            " Try it: in the sandbox write ISCRIVIMI from a number, then in another terminal:\n"
+            " Try it: in the sandbox write ISCRIVIMI from a number (or /start to the bot),\n"
+            " then in another terminal:\n"
             '   .venv/bin/banditore broadcast send --text "Domani mercato in piazza"\n'
             "   .venv/bin/banditore broadcast status 1\n"
             "\n"
