@@ -12,7 +12,6 @@ The sandbox runs pinned to CPU 0, the dispatcher (this process) to CPU 1. Prints
 object per figure on stdout; details on stderr. About 70 seconds.
 """
 
-import asyncio
 import json
 import os
 import shutil
