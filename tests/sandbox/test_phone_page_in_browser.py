@@ -2,44 +2,21 @@
 the list, nothing scrolls sideways, a conversation opens from the list."""
 
 import json
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 
 import pytest
 
+from tests import processes
 from tests.browser import PHONE, fits_the_screen, screen, screenshot
 
 pytestmark = pytest.mark.browser
 CONVERSATIONS = 2000
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def sandbox_url():
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "banditore.sandbox", "--port", str(port), "--log-level", "WARNING"]
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{url}/_sandbox/config", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
+    with processes.sandbox("", "--log-level", "WARNING") as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def write(url: str, sender: str, text: str) -> None:

@@ -74,6 +74,13 @@ async def updates_to_webhooks(sb, channel: Channel, token: str = BOT.token) -> i
     return len(found)
 
 
+def news(org) -> Broadcast:
+    """A broadcast as the press office makes it, on the comune's WhatsApp channel."""
+    return Broadcast.objects.create(
+        organization=org, channel=org.channels.get(kind="whatsapp"), text=TEXT
+    )
+
+
 def outbox_empty() -> bool:
     return not Delivery.objects.filter(status__in=["queued", "sending"]).exists()
 
@@ -244,9 +251,7 @@ def test_a_broadcast_reaches_the_bots_citizen_on_telegram_and_the_others_on_what
 
             def send():
                 subscribe(org, phone)
-                broadcast = Broadcast.objects.create(
-                    organization=org, channel=org.channels.get(kind="whatsapp"), text=TEXT
-                )
+                broadcast = news(org)
                 assert audience.targeted(broadcast).count() == 2
                 audience.start(broadcast)
                 return set(
@@ -296,10 +301,7 @@ def test_a_chat_never_proven_is_not_in_the_audience():
         # A chat an operator added, never proven by a message from it.
         service.subscribe(org, CHAT, source="operator", evidence={"test": True})
         assert Contact.objects.get().verified_at is None
-        broadcast = Broadcast.objects.create(
-            organization=org, channel=org.channels.first(), text=TEXT
-        )
-        assert audience.targeted(broadcast).count() == 0
+        assert audience.targeted(news(org)).count() == 0
 
     scenario()
 
@@ -312,14 +314,8 @@ def test_a_send_refused_because_the_bot_was_blocked_unsubscribes_the_chat():
             # Blocked, and the update saying so not applied yet: the send finds out first.
             await sb.control("POST", "telegram/block", {"user": CITIZEN})
 
-            def send():
-                broadcast = Broadcast.objects.create(
-                    organization=org, channel=org.channels.get(kind="whatsapp"), text=TEXT
-                )
-                audience.start(broadcast)
-                return broadcast
-
-            broadcast = await sync_to_async(send)()
+            broadcast = await sync_to_async(news)(org)
+            await sync_to_async(audience.start)(broadcast)
             await send_replies()
 
             def check():
@@ -345,9 +341,7 @@ def test_a_public_channel_telegram_refuses_doesnt_hold_up_the_broadcast():
                 org = make_comune(base_url=sb.url)
                 telegram_channel(org, sb.url, public_channel="@canale_inesistente")
                 subscribe(org, "+393335550002")
-                broadcast = Broadcast.objects.create(
-                    organization=org, channel=org.channels.get(kind="whatsapp"), text=TEXT
-                )
+                broadcast = news(org)
                 audience.start(broadcast)
                 return broadcast
 

@@ -3,16 +3,13 @@ the bot, what the bot sends (through the Bot API) appears without reloading, blo
 bot makes Telegram refuse its sends, and the page holds under its own CSP on a phone."""
 
 import json
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 
 import pytest
 
 from banditore.sandbox.telegram import TelegramConfig
+from tests import processes
 from tests.browser import (
     DESKTOP,
     PHONE,
@@ -26,12 +23,6 @@ from tests.browser import (
 pytestmark = pytest.mark.browser
 TOKEN = TelegramConfig().bots[0].token
 USER = 424242
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def call(url: str, path: str, body: dict) -> tuple[int, dict]:
@@ -51,24 +42,10 @@ def bot_api(url: str, method: str, **params) -> tuple[int, dict]:
 
 @pytest.fixture
 def sandbox_url():
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "banditore.sandbox", "--port", str(port), "--log-level", "WARNING"]
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{url}/_sandbox/telegram/config", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
+    with processes.sandbox("", "--log-level", "WARNING") as url:
         # Several sends to one chat within a second: Telegram's 1/s per chat would refuse them.
         assert call(url, "/_sandbox/telegram/config", {"limits": {"enabled": False}})[0] == 200
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_a_user_starts_the_bot_and_sees_what_it_sends_without_reloading(browser, sandbox_url):
