@@ -54,6 +54,14 @@ KNOWN = (
     # The bot lacks the right to post in the public channel.
     Known(40008, 400, "not enough rights", STOP),
     Known(40009, 400, "need administrator rights", STOP),
+    # A broadcast's file or its caption, the same for everyone (media.py has already tried
+    # the document instead of the photo, or a fresh upload instead of the file_id).
+    Known(40010, 400, "message caption is too long", STOP),
+    Known(40011, 400, "wrong file identifier", STOP),
+    Known(40012, 400, "image_process_failed", STOP),
+    Known(40013, 400, "photo_invalid_dimensions", STOP),
+    Known(40014, 400, "file is too big", STOP),
+    Known(41301, 413, "request entity too large", STOP),
 )
 
 
