@@ -377,7 +377,8 @@ class ChannelPump:
             return
         sending_for.set(self)
         try:
-            await self.spacing.wait(d.recipient)
+            if self.spacing.interval:  # most kinds have none: no coroutine per send
+                await self.spacing.wait(d.recipient)
             try:
                 result = await self.transport.send(d, self.transport.render(d))
             except Fenced:

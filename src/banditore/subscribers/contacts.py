@@ -84,10 +84,6 @@ def get_or_create_locked(
     return subscriber, True
 
 
-def contact(subscriber: Subscriber, kind: str) -> Contact | None:
-    return subscriber.contacts.filter(kind=kind).first()
-
-
 def addresses(subscriber: Subscriber) -> list[Address]:
     """Every address of theirs: the number first, then their other contacts."""
     found = [Address(WHATSAPP, subscriber.phone)] if subscriber.phone else []
