@@ -13,6 +13,7 @@ from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from banditore.broadcasts import audience
+from banditore.broadcasts.direct import reply
 from banditore.broadcasts.models import Broadcast, Delivery
 from banditore.subscribers.models import Subscriber
 from tests import processes
@@ -133,3 +134,25 @@ def test_free_text_the_provider_later_reports_outside_the_window_arrives_as_the_
     d = broadcast.deliveries.get(recipient=number)
     assert (d.free, d.window_closed, d.error_code) == (False, True, None)
     assert d.wamid == mine[1]["id"]
+
+
+def test_a_reply_the_provider_asks_to_retry_goes_again_and_is_recorded_once():
+    # A row the ORM wrote (a reply) comes back from the claim's raw RETURNING naive on SQLite;
+    # the retry's time budget compared it with an aware now, and the write-back crashed.
+    number = "+393334000020"
+
+    async def scenario():
+        async with running_sandbox() as sb:
+            broadcast = await sync_to_async(setup)(sb.url, [number])
+            await sb.control("POST", "faults", {"kind": "error", "code": 130429, "count": 1})
+            await sync_to_async(reply)(broadcast.channel, number, "Ciao", None)
+
+            def sent() -> bool:
+                return Delivery.objects.filter(status="sent").exists()
+
+            await with_dispatcher(lambda _d: until(sent, 30, "the retry"))
+            row = await sync_to_async(Delivery.objects.get)()
+            assert (row.status, row.attempts) == ("sent", 2)
+            assert [m["text"] for m in await sb.received(number)] == ["Ciao"]
+
+    asyncio.run(scenario())
